@@ -1,0 +1,16 @@
+"""`brushwork bench ...`: reproducible benchmarks that print a table or --json."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import LazyGroup
+
+BENCHMARKS = {
+    "stylize": "brushwork.bench.stylize:command",
+}
+
+
+@click.group(cls=LazyGroup, lazy=BENCHMARKS)
+def bench() -> None:
+    """Benchmarks: each times Brushwork against a reference measured in the same run."""

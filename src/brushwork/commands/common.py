@@ -1,0 +1,39 @@
+"""Options and helpers shared by the subcommands: --json, --quiet, --device."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..errors import BrushworkError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+device_option = click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when available else ``cpu``; refuse CUDA where there is none."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise BrushworkError(f"--device {name}: CUDA is not available on this machine")
+    if name != "cpu" and not name.startswith("cuda") and name != "mps":
+        raise BrushworkError(f"--device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    return name
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON line on stdout."""
+    sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def show_progress(quiet: bool, as_json: bool) -> bool:
+    """Progress bars go to a terminal's stderr unless --quiet (--json alone keeps them on stderr)."""
+    return not quiet and sys.stderr.isatty()
