@@ -1,0 +1,319 @@
+"""GAN run configuration: dataclasses, named presets, TOML/YAML files and ``key=value`` overrides.
+
+A config has three sections, ``model``, ``data`` and ``train``; a file may start from a
+preset (``preset = "dcgan-digits"``) and override any field. Unknown keys and values of
+the wrong type raise :class:`~brushwork.errors.BrushworkError` naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BrushworkError
+
+ARCHS = ("mlp", "dcgan", "resnet")
+LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
+DATASETS = ("digits", "ring", "grid", "folder")
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator architecture.
+
+    ``arch``: ``mlp`` (classic / mixture pairs), ``dcgan`` or ``resnet`` (SNGAN).
+    Widths: channels of the last G layer / first D layer (``dcgan``), all layers
+    (``resnet``). ``g_hidden`` / ``d_hidden``, ``g_batchnorm``, ``maxout`` and
+    ``output`` apply to ``mlp`` only; ``d_batchnorm`` to ``dcgan`` only.
+    ``conditional`` uses the data set's labels (conditional BN in G, projection D).
+    """
+
+    arch: str = "dcgan"
+    z_dim: int = 100
+    g_width: int = 64
+    d_width: int = 64
+    g_hidden: list[int] = field(default_factory=lambda: [128, 128, 100])
+    d_hidden: list[int] = field(default_factory=lambda: [128, 128])
+    g_batchnorm: bool = False
+    d_batchnorm: bool = True
+    maxout: int = 1
+    output: str = "sigmoid"
+    spectral_norm: bool = False
+    minibatch_std: bool = False
+    pack: int = 1
+    conditional: bool = False
+
+
+@dataclass
+class DataConfig:
+    """Training data: ``digits`` (scikit-learn, resized to ``img_size``), ``ring`` / ``grid``
+    (2-D mixtures, ``n_points`` fixed training points), or ``folder`` (``path``: a folder or
+    .zip of images, centre-cropped and resized to ``img_size``, ``channels`` 1 or 3)."""
+
+    dataset: str = "digits"
+    path: str = ""
+    img_size: int = 32
+    channels: int = 3
+    n_points: int = 100_000
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation: loss, steps (generator updates), batch (global, across processes),
+    ``n_critic`` D steps per G step, TTUR learning rates, Adam betas, penalties
+    (``gp_weight`` for wgan-gp, ``r1_gamma`` for R1, ``clip`` for wgan), EMA of G
+    (``ema_decay`` 0 = off), DiffAugment ``augment`` policy (comma list of
+    translation, cutout, color), ``lr_decay`` none|linear, seed, and the intervals
+    (in G steps) for logs, sample grids, diagnostics and checkpoints."""
+
+    loss: str = "nonsat"
+    steps: int = 2000
+    batch_size: int = 64
+    n_critic: int = 1
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gp_weight: float = 10.0
+    r1_gamma: float = 0.0
+    clip: float = 0.01
+    ema_decay: float = 0.0
+    ema_start: int = 0
+    augment: str = ""
+    lr_decay: str = "none"
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    diag_every: int = 500
+    ckpt_every: int = 500
+    keep_checkpoints: int = 2
+    amp: bool = False
+    fused: bool = True
+
+
+@dataclass
+class GANConfig:
+    """A whole run: ``name`` (preset or file it came from) and the three sections."""
+
+    name: str = "custom"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (round-trips through :func:`config_from_dict`)."""
+        return dataclasses.asdict(self)
+
+
+def _mixture_model(pack: int = 1) -> dict[str, Any]:
+    return dict(arch="mlp", z_dim=2, g_hidden=[400] * 4, d_hidden=[200] * 3, g_batchnorm=True, maxout=5, output="linear", pack=pack)
+
+
+def _mixture_train(**kw: Any) -> dict[str, Any]:
+    base = dict(loss="nonsat", steps=10_000, batch_size=100, lr_g=1e-4, lr_d=1e-4, beta1=0.8, beta2=0.999, log_every=100, sample_every=2000, diag_every=1000, ckpt_every=2000)
+    base.update(kw)
+    return base
+
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # The classic pair on digits at 28 px (784 = 28 x 28 outputs).
+    "mlp-digits": dict(
+        model=dict(arch="mlp", z_dim=100, g_hidden=[128, 128, 100], d_hidden=[128, 128], output="sigmoid"),
+        data=dict(dataset="digits", img_size=28, channels=1),
+        train=dict(loss="nonsat", steps=5000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    ),
+    "dcgan-digits": dict(
+        model=dict(arch="dcgan", z_dim=64, g_width=32, d_width=32),
+        data=dict(dataset="digits", img_size=32, channels=1),
+        train=dict(loss="nonsat", steps=3000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.999, ema_start=200),
+    ),
+    "wgan-gp-grid": dict(
+        model=dict(_mixture_model(), g_batchnorm=False),
+        data=dict(dataset="grid"),
+        train=_mixture_train(loss="wgan-gp", n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9, gp_weight=0.1),
+    ),
+    "sngan-folder": dict(
+        model=dict(arch="resnet", z_dim=128, g_width=128, d_width=128, spectral_norm=True),
+        data=dict(dataset="folder", img_size=32, channels=3),
+        train=dict(loss="hinge", steps=20_000, batch_size=64, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, ema_decay=0.999, ema_start=1000, augment="translation,cutout,color"),
+    ),
+    # PacGAN's plain-GAN baseline and Brushwork's mixture presets (see `brushwork bench mixture`).
+    "gan-ring": dict(model=_mixture_model(), data=dict(dataset="ring"), train=_mixture_train()),
+    "gan-grid": dict(model=_mixture_model(), data=dict(dataset="grid"), train=_mixture_train()),
+    "pacgan-ring": dict(model=_mixture_model(pack=4), data=dict(dataset="ring"), train=_mixture_train(ema_decay=0.999)),
+    "pacgan-grid": dict(model=_mixture_model(pack=4), data=dict(dataset="grid"), train=_mixture_train(ema_decay=0.999)),
+}
+
+
+def _check_value(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise BrushworkError(f"config: {where} must be a list, not {type(value).__name__} ({value!r})")
+        return [_check_value(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif hint is str:
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise BrushworkError(f"config: {where} must be {getattr(hint, '__name__', hint)}, not {type(value).__name__} ({value!r})")
+    return value
+
+
+def _section(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise BrushworkError(f"config: [{where}] must be a table of keys, not {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise BrushworkError(f"config: unknown key {where}.{unknown[0]} (known: {', '.join(sorted(names))})")
+    return cls(**{k: _check_value(v, hints[k], f"{where}.{k}") for k, v in values.items()})
+
+
+def config_from_dict(d: dict[str, Any]) -> GANConfig:
+    """Build and validate a :class:`GANConfig` from a nested dict (unknown keys / bad types raise)."""
+    if not isinstance(d, dict):
+        raise BrushworkError("config: expected a table with [model], [data] and [train] sections")
+    unknown = sorted(set(d) - {"name", "model", "data", "train"})
+    if unknown:
+        raise BrushworkError(f"config: unknown key {unknown[0]!r} (known: name, preset, model, data, train)")
+    cfg = GANConfig(
+        name=_check_value(d.get("name", "custom"), str, "name"),
+        model=_section(ModelConfig, d.get("model", {}), "model"),
+        data=_section(DataConfig, d.get("data", {}), "data"),
+        train=_section(TrainConfig, d.get("train", {}), "train"),
+    )
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: GANConfig) -> None:
+    """Check choices and ranges that types alone do not catch."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    checks = [
+        (m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)}, not {m.arch!r}"),
+        (t.loss in LOSSES, f"train.loss must be one of {', '.join(LOSSES)}, not {t.loss!r}"),
+        (d.dataset in DATASETS, f"data.dataset must be one of {', '.join(DATASETS)}, not {d.dataset!r}"),
+        (m.output in ("sigmoid", "tanh", "linear"), f"model.output must be sigmoid, tanh or linear, not {m.output!r}"),
+        (t.lr_decay in ("none", "linear"), f"train.lr_decay must be none or linear, not {t.lr_decay!r}"),
+        (d.channels in (1, 3), f"data.channels must be 1 or 3, not {d.channels}"),
+        (t.steps >= 0 and t.batch_size > 0 and t.n_critic > 0, "train.steps must be >= 0, batch_size and n_critic > 0"),
+        (m.pack >= 1 and m.maxout >= 1 and m.z_dim > 0, "model.pack, model.maxout and model.z_dim must be positive"),
+        (t.batch_size % m.pack == 0, f"train.batch_size {t.batch_size} must be divisible by model.pack {m.pack}"),
+        (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), not {t.ema_decay}"),
+        (min(t.log_every, t.sample_every, t.diag_every, t.ckpt_every) > 0, "train.*_every intervals must be positive"),
+        (t.keep_checkpoints >= 1, "train.keep_checkpoints must be at least 1"),
+        (not (d.dataset in ("ring", "grid") and m.arch != "mlp"), f"data.dataset {d.dataset} (2-D points) needs model.arch mlp"),
+        (not (d.dataset in ("ring", "grid") and (m.conditional or t.augment)), "2-D mixtures take no conditional model and no augment"),
+        (not (d.dataset == "folder" and not d.path), "data.dataset folder needs data.path (a folder or .zip of images)"),
+        (not (m.conditional and m.pack > 1), "model.pack > 1 cannot be combined with model.conditional"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise BrushworkError(f"config: {message}")
+    for op in filter(None, (p.strip() for p in t.augment.split(","))):
+        if op not in ("translation", "cutout", "color"):
+            raise BrushworkError(f"config: train.augment: unknown operation {op!r} (translation, cutout, color)")
+
+
+def preset_dict(name: str) -> dict[str, Any]:
+    """The nested dict of preset ``name`` (defaults filled in)."""
+    if name not in PRESETS:
+        raise BrushworkError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
+    p = PRESETS[name]
+    cfg = GANConfig(name=name, model=ModelConfig(**p["model"]), data=DataConfig(**p["data"]), train=TrainConfig(**p["train"]))
+    return cfg.to_dict()
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file into a dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise BrushworkError(f"{p}: no such config file")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        if p.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python < 3.11
+                import tomli as tomllib  # type: ignore[no-redef]
+            data = tomllib.loads(text)
+        elif p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            raise BrushworkError(f"{p}: config files must end in .toml, .yaml, .yml or .json")
+    except BrushworkError:
+        raise
+    except Exception as exc:  # parser errors of three libraries
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BrushworkError(f"{p}: cannot parse config ({first})") from None
+    if not isinstance(data, dict):
+        raise BrushworkError(f"{p}: a config file must hold a table of keys")
+    return data
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``"train.steps=100"`` -> ``{"train": {"steps": 100}}`` (value parsed as YAML: numbers, bools, lists)."""
+    import yaml
+
+    if "=" not in text:
+        raise BrushworkError(f"--set {text!r}: expected section.key=value")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise BrushworkError(f"--set {text!r}: key must be section.key (model.*, data.*, train.*)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return {parts[0]: {parts[1]: value}}
+
+
+def resolve_config(*, preset: str | None = None, file: str | os.PathLike | None = None, overrides: typing.Sequence[dict[str, Any]] = ()) -> GANConfig:
+    """Preset -> file -> overrides, validated. The file may name its own ``preset``."""
+    data: dict[str, Any] = {}
+    file_data = read_config_file(file) if file else {}
+    base_preset = preset or file_data.pop("preset", None)
+    if file_data.get("preset") is not None:
+        file_data.pop("preset")
+    if base_preset is None and not file_data:
+        raise BrushworkError("give a preset (--preset NAME) or a config file (--config FILE)")
+    if base_preset is not None:
+        if not isinstance(base_preset, str):
+            raise BrushworkError("config: preset must be a string")
+        data = preset_dict(base_preset)
+    data = _merge(data, file_data)
+    if file and "name" not in file_data:
+        data["name"] = Path(file).stem
+    for o in overrides:
+        data = _merge(data, o)
+    return config_from_dict(data)

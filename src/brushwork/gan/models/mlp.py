@@ -1,0 +1,85 @@
+"""Fully connected GANs: the classic MNIST pair and the 2-D mixture pair (PacGAN's setup).
+
+* Classic (Goodfellow et al. 2014 style): G ``z 100 -> 128 -> 128 -> 100 -> 784`` with
+  ReLU and a sigmoid output; D ``784 -> 128 -> 128 -> 1`` with LeakyReLU(0.2).
+* Mixtures (VEEGAN / PacGAN): G ``z 2 -> 4 x 400`` ReLU + batch norm, linear 2-D output;
+  D ``3 x 200`` maxout with 5 pieces.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import Discriminator, Generator, check_conditional
+from .layers import MaxoutLinear, MinibatchStd, Norm, leaky, maybe_sn, pack, projection
+
+
+class MLPGenerator(Generator):
+    """``z (N, z_dim)`` [+ class ``y (N,)``] -> ``(N, *out_shape)``.
+
+    Args:
+        z_dim: noise size.
+        hidden: hidden layer widths, e.g. ``(128, 128, 100)``.
+        out_shape: output shape per sample, e.g. ``(1, 28, 28)`` or ``(2,)``.
+        batchnorm: batch norm (conditional when ``num_classes``) after each hidden layer.
+        output: ``sigmoid``, ``tanh`` or ``linear``.
+        num_classes: 0 for unconditional; else a class embedding is added to the input.
+    """
+
+    def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int], *, batchnorm: bool = False, output: str = "sigmoid", num_classes: int = 0) -> None:
+        super().__init__()
+        self.z_dim, self.num_classes, self.output = z_dim, num_classes, output
+        self.out_shape = tuple(out_shape)
+        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
+        widths = [z_dim, *hidden]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.norms = nn.ModuleList(Norm(w, num_classes, batchnorm, dims=1) for w in hidden)
+        self.out = nn.Linear(widths[-1], math.prod(self.out_shape))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = z if self.embed is None else z + self.embed(y)
+        for layer, norm in zip(self.layers, self.norms):
+            h = F.relu(norm(layer(h), y))
+        return self.activate(self.out(h)).view(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(Discriminator):
+    """``x (N, *in_shape)`` [+ ``y``] -> logits ``(N // pack,)``.
+
+    Args:
+        in_shape: sample shape, e.g. ``(1, 28, 28)`` or ``(2,)``.
+        hidden: hidden widths.
+        maxout: pieces per maxout unit (1 = LeakyReLU(0.2) units instead).
+        pack: PacGAN packing degree (``pack`` samples judged together).
+        minibatch_std: append the minibatch-std feature before the output layer.
+        spectral_norm: spectral normalisation on every linear layer.
+        num_classes: 0, or the number of classes for a projection discriminator.
+    """
+
+    def __init__(self, in_shape: Sequence[int], hidden: Sequence[int], *, maxout: int = 1, pack: int = 1, minibatch_std: bool = False, spectral_norm: bool = False, num_classes: int = 0) -> None:
+        super().__init__()
+        check_conditional(num_classes, pack)
+        self.pack, self.num_classes = pack, num_classes
+        widths = [math.prod(in_shape) * pack, *hidden]
+        if maxout > 1:
+            self.layers = nn.ModuleList(MaxoutLinear(a, b, maxout, spectral_norm) for a, b in zip(widths[:-1], widths[1:]))
+        else:
+            self.layers = nn.ModuleList(maybe_sn(nn.Linear(a, b), spectral_norm) for a, b in zip(widths[:-1], widths[1:]))
+        self.maxout = maxout
+        self.mbstd = MinibatchStd() if minibatch_std else None
+        last = widths[-1] + (1 if minibatch_std else 0)
+        self.out = maybe_sn(nn.Linear(last, 1), spectral_norm)
+        self.embed = maybe_sn(nn.Embedding(num_classes, last), spectral_norm) if num_classes else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = pack(x.reshape(x.shape[0], -1), self.pack)
+        for layer in self.layers:
+            h = layer(h) if self.maxout > 1 else leaky(layer(h))
+        if self.mbstd is not None:
+            h = self.mbstd(h)
+        return self.out(h).squeeze(1) + projection(h, y, self.embed)

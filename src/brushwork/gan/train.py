@@ -1,0 +1,457 @@
+"""The GAN training loop, readable top to bottom: :func:`train`.
+
+One *step* is ``n_critic`` discriminator updates followed by one generator update.
+Everything random in a step (noise, class labels, augmentation, penalty mixing) comes from
+one explicit generator drawn for the *global* batch and sliced per process, and real data
+comes in a seeded per-epoch order addressed by a batch counter. Together with the model,
+optimiser, EMA and RNG states in the checkpoint, that makes ``--resume`` continue bitwise
+and ``torchrun`` data-parallel training match one process with the same global batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..data.datasets import BatchOrder, TensorData, load_digits, load_image_folder, load_mixture, mixture_centers, mixture_std
+from ..errors import BrushworkError
+from ..imagegrid import save_grid, scatter_image
+from ..imageio import save_image
+from ..training import checkpoint as ckpt
+from ..training.distributed import DistInfo, all_ranks_ok, average_gradients
+from ..training.ema import EMA
+from ..training.guard import check_finite
+from ..training.metrics_log import MetricsLog
+from ..training.signals import StopRequest
+from . import losses
+from .augment import diff_augment
+from .config import GANConfig
+from .diagnostics import COLLAPSE_THRESHOLD, diversity
+from .mixture import EVAL_SAMPLES, mixture_scores
+from .models import Discriminator, Generator, build_discriminator, build_generator
+
+Callback = Callable[[str, dict[str, Any]], None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C / SIGTERM after writing a checkpoint."""
+
+
+@dataclass
+class Parts:
+    """Everything a step touches. ``gen`` drives all training randomness (see module docs)."""
+
+    G: Generator
+    D: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    ema: EMA | None
+    gen: torch.Generator
+    data: TensorData
+    order: BatchOrder
+    device: torch.device
+    dist: DistInfo
+    joint_d: bool  # real and fake through D in one pass (no batch-coupled layers)
+
+
+@dataclass
+class Position:
+    """Where training stands: G updates done and global data batches consumed."""
+
+    step: int = 0
+    batches: int = 0
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the run folder, final step, last checkpoint and last metrics."""
+
+    run_dir: Path
+    step: int
+    checkpoint: Path | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    steps_per_second: float = 0.0
+    skipped_images: int = 0
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) global RNGs."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def load_data(cfg: GANConfig) -> TensorData:
+    """The training set named by ``cfg.data`` (images in [0, 1] or 2-D points)."""
+    d = cfg.data
+    if d.dataset == "digits":
+        return load_digits(d.img_size)
+    if d.dataset in ("ring", "grid"):
+        return load_mixture(d.dataset, d.n_points, cfg.train.seed)
+    return load_image_folder(d.path, d.img_size, d.channels)
+
+
+def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: DistInfo) -> Parts:
+    """Models (same initial weights on every process), optimisers, EMA, RNG and batch order."""
+    m, t = cfg.model, cfg.train
+    if t.batch_size % (dist.world * m.pack):
+        raise BrushworkError(f"train.batch_size {t.batch_size} must split evenly over {dist.world} process(es) in packs of {m.pack}")
+    torch.manual_seed(t.seed)
+    G = build_generator(m, data.sample_shape, data.num_classes).to(device)
+    D = build_discriminator(m, data.sample_shape, data.num_classes).to(device)
+    if device.type == "cuda" and len(data.sample_shape) == 3:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    fused = t.fused and (device.type in ("cpu", "cuda"))
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), fused=fused or None)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), fused=fused or None)
+    ema = EMA(G, t.ema_decay, t.ema_start) if t.ema_decay > 0 else None
+    gen = torch.Generator().manual_seed(t.seed + 1)
+    data.x = G.from_unit(data.x).to(device)
+    if data.y is not None:
+        data.y = data.y.to(device)
+    order = BatchOrder(len(data), t.batch_size, t.seed, rank=dist.rank, world=dist.world)
+    coupled = any(isinstance(mod, nn.modules.batchnorm._BatchNorm) or type(mod).__name__ == "MinibatchStd" for mod in D.modules())
+    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled)
+
+
+# --------------------------------------------------------------------------- one step
+
+
+def _slice(x: torch.Tensor, p: Parts) -> torch.Tensor:
+    local = x.shape[0] // p.dist.world
+    return x[p.dist.rank * local : (p.dist.rank + 1) * local]
+
+
+def latents(p: Parts, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """This process's slice of ``batch`` global noise vectors (and random class labels)."""
+    z = _slice(torch.randn(batch, p.G.z_dim, generator=p.gen), p).to(p.device)
+    if not p.G.num_classes:
+        return z, None
+    y = _slice(torch.randint(0, p.G.num_classes, (batch,), generator=p.gen), p).to(p.device)
+    return z, y
+
+
+def real_batch(p: Parts, pos: Position) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The next real batch (this process's slice); advances ``pos.batches``."""
+    idx = p.order(pos.batches).to(p.device)
+    pos.batches += 1
+    y = p.data.y[idx] if (p.data.y is not None and p.D.num_classes) else None
+    return p.data.x[idx], y
+
+
+def augment(x: torch.Tensor, cfg: GANConfig, p: Parts) -> torch.Tensor:
+    """DiffAugment with the global batch's randomness (identity without a policy)."""
+    if not cfg.train.augment:
+        return x
+    n = x.shape[0]
+    return diff_augment(x, cfg.train.augment, p.gen, global_n=n * p.dist.world, offset=n * p.dist.rank)
+
+
+def discriminate(p: Parts, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None, y_fake: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's logits on real and fake: one joint pass unless D has batch-coupled layers."""
+    if not p.joint_d:
+        return p.D(real, y_real), p.D(fake, y_fake)
+    y = None if y_real is None else torch.cat([y_real, y_fake])
+    out = p.D(torch.cat([real, fake]), y)
+    return out.split(out.shape[0] // 2)
+
+
+def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None) -> dict[str, float]:
+    """One discriminator update on ``real`` and (detached) ``fake``; returns its losses."""
+    t = cfg.train
+    p.opt_d.zero_grad(set_to_none=True)
+    real_in, fake_in = augment(real, cfg, p), augment(fake.detach(), cfg, p)
+    r, f = discriminate(p, real_in, fake_in, y_real, y_fake)
+    loss = losses.d_loss(t.loss, r, f)
+    out = {"loss_d": loss.item()}
+    if t.loss == "wgan-gp":
+        alpha = _slice(torch.rand(real.shape[0] * p.dist.world, generator=p.gen), p).to(p.device)
+        gp = losses.gradient_penalty(lambda x: p.D(x, y_real), real_in, fake_in, alpha)
+        loss = loss + t.gp_weight * gp
+        out["gp"] = gp.item()
+    if t.r1_gamma > 0:
+        r1 = losses.r1_penalty(lambda x: p.D(x, y_real), real_in)
+        loss = loss + 0.5 * t.r1_gamma * r1
+        out["r1"] = r1.item()
+    loss.backward()
+    average_gradients(p.D.parameters(), p.dist)
+    p.opt_d.step()
+    if t.loss == "wgan":
+        losses.clip_weights(p.D, t.clip)
+    return out
+
+
+def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | None) -> dict[str, float]:
+    """One generator update through the (just updated, frozen) discriminator."""
+    p.D.requires_grad_(False)
+    loss = losses.g_loss(cfg.train.loss, p.D(augment(fake, cfg, p), y_fake))
+    p.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    p.D.requires_grad_(True)
+    average_gradients(p.G.parameters(), p.dist)
+    p.opt_g.step()
+    return {"loss_g": loss.item()}
+
+
+def train_step(cfg: GANConfig, p: Parts, pos: Position) -> dict[str, float]:
+    """``n_critic`` D updates, then one G update that reuses the last D step's fakes."""
+    t = cfg.train
+    set_learning_rates(cfg, p, pos.step)
+    out: dict[str, float] = {}
+    for i in range(t.n_critic):
+        real, y_real = real_batch(p, pos)
+        z, y_fake = latents(p, t.batch_size)
+        last = i == t.n_critic - 1
+        with contextlib.nullcontext() if last else torch.no_grad():
+            fake = p.G(z, y_fake)
+        out = d_step(cfg, p, real, y_real, fake, y_fake)
+    out.update(g_step(cfg, p, fake, y_fake))
+    if p.ema is not None:
+        p.ema.update(p.G, pos.step)
+    return out
+
+
+def set_learning_rates(cfg: GANConfig, p: Parts, step: int) -> None:
+    """Apply the schedule (``none`` or ``linear`` decay to 0 at ``steps``); a function of ``step`` only."""
+    t = cfg.train
+    scale = 1.0 if t.lr_decay == "none" else max(0.0, 1.0 - step / max(1, t.steps))
+    for opt, lr in ((p.opt_g, t.lr_g), (p.opt_d, t.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = lr * scale
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def checkpoint_tensors(p: Parts) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Flatten models, optimisers, EMA and RNGs into ``(tensors, json state)``."""
+    tensors = {**ckpt.prefixed("G", p.G.state_dict()), **ckpt.prefixed("D", p.D.state_dict())}
+    if p.ema is not None:
+        tensors.update(ckpt.prefixed("G_ema", p.ema.shadow.state_dict()))
+    tg, mg = ckpt.optimizer_to_flat(p.opt_g, "opt_g")
+    td, md = ckpt.optimizer_to_flat(p.opt_d, "opt_d")
+    tr, mr = ckpt.rng_to_flat({"train": p.gen})
+    tensors.update({**tg, **td, **tr})
+    return tensors, {"optim": {"opt_g": mg, "opt_d": md}, "rng": mr}
+
+
+def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
+    """Write a checkpoint for ``pos`` (rank 0 only writes; callers check)."""
+    tensors, state = checkpoint_tensors(p)
+    state.update(
+        batches=pos.batches,
+        config=cfg.to_dict(),
+        sample_shape=list(p.data.sample_shape),
+        num_classes=p.data.num_classes if cfg.model.conditional else 0,
+        has_ema=p.ema is not None,
+        metrics=metrics,
+    )
+    return ckpt.save_checkpoint(run_dir, pos.step, tensors, state, keep=cfg.train.keep_checkpoints)
+
+
+def restore(p: Parts, json_path: Path) -> Position:
+    """Load a checkpoint into ``p``; returns the position it was taken at."""
+    tensors, state = ckpt.load_checkpoint(json_path)
+    try:
+        p.G.load_state_dict(ckpt.unprefixed("G", tensors))
+        p.D.load_state_dict(ckpt.unprefixed("D", tensors))
+        if p.ema is not None:
+            p.ema.shadow.load_state_dict(ckpt.unprefixed("G_ema", tensors))
+        ckpt.optimizer_from_flat(p.opt_g, tensors, state["optim"]["opt_g"], "opt_g")
+        ckpt.optimizer_from_flat(p.opt_d, tensors, state["optim"]["opt_d"], "opt_d")
+        ckpt.rng_from_flat(tensors, state["rng"], {"train": p.gen})
+        return Position(int(state["step"]), int(state["batches"]))
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BrushworkError(f"{json_path}: checkpoint does not fit this run's models ({first[:200]})") from None
+
+
+# --------------------------------------------------------------------------- samples and diagnostics
+
+
+def sampling_model(p: Parts) -> Generator:
+    """The EMA generator when there is one, else G (callers switch it to eval mode)."""
+    return p.ema.shadow if p.ema is not None else p.G  # type: ignore[return-value]
+
+
+@torch.no_grad()
+def generate(G: Generator, z: torch.Tensor, y: torch.Tensor | None, chunk: int = 256) -> torch.Tensor:
+    """``G(z, y)`` in eval mode, in chunks, restoring G's train/eval mode afterwards."""
+    was = G.training
+    G.eval()
+    try:
+        outs = [G(z[i : i + chunk], None if y is None else y[i : i + chunk]) for i in range(0, z.shape[0], chunk)]
+    finally:
+        G.train(was)
+    return torch.cat(outs)
+
+
+def fixed_latents(cfg: GANConfig, G: Generator, n: int, device: torch.device, salt: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` noise vectors fixed by the seed (and labels cycling over classes), for grids and diagnostics."""
+    g = torch.Generator().manual_seed(cfg.train.seed * 7 + 1000 + salt)
+    z = torch.randn(n, G.z_dim, generator=g).to(device)
+    y = (torch.arange(n) % G.num_classes).to(device) if G.num_classes else None
+    return z, y
+
+
+def write_samples(cfg: GANConfig, p: Parts, step: int, run_dir: Path) -> Path:
+    """Save the fixed-noise sample grid (or a 2-D scatter) for ``step``."""
+    G = sampling_model(p)
+    path = run_dir / "samples" / f"step-{step:08d}.png"
+    if cfg.data.dataset in ("ring", "grid"):
+        z, y = fixed_latents(cfg, G, EVAL_SAMPLES, p.device)
+        pts = generate(G, z, y).cpu()
+        extent = 1.5 if cfg.data.dataset == "ring" else 5.5
+        save_image(scatter_image(pts, extent, reference=mixture_centers(cfg.data.dataset)), path)
+    else:
+        z, y = fixed_latents(cfg, G, 64, p.device)
+        save_grid(G.to_unit(generate(G, z, y)).cpu(), path, nrow=8)
+    return path
+
+
+def diagnose(cfg: GANConfig, p: Parts) -> dict[str, float | int | None]:
+    """Mode coverage on mixtures (modes, high-quality fraction, reverse KL), else image diversity."""
+    G = sampling_model(p)
+    if cfg.data.dataset in ("ring", "grid"):
+        z, y = fixed_latents(cfg, G, EVAL_SAMPLES, p.device, salt=2)
+        s = mixture_scores(generate(G, z, y), mixture_centers(cfg.data.dataset), mixture_std(cfg.data.dataset))
+        return {"modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl}
+    z, y = fixed_latents(cfg, G, 64, p.device, salt=2)
+    g = torch.Generator().manual_seed(cfg.train.seed + 3)
+    real = p.data.x[torch.randperm(len(p.data), generator=g)[:64].to(p.device)]
+    return {"diversity": diversity(generate(G, z, y), real)}
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _every(step: int, n: int) -> bool:
+    return step % n == 0
+
+
+def train(
+    cfg: GANConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    dist: DistInfo | None = None,
+    show_progress: bool = False,
+    callback: Callback | None = None,
+    max_steps_this_call: int | None = None,
+) -> TrainResult:
+    """Train (or resume) the GAN of ``cfg`` in the existing run folder ``run_dir``.
+
+    Args:
+        cfg: the resolved configuration (``cfg.train.steps`` is the total number of G steps).
+        run_dir: a folder made by :func:`brushwork.training.runs.create_run`.
+        resume: continue from the newest checkpoint in ``run_dir``.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        dist: this process's place in data-parallel training (default: one process).
+        show_progress: a tqdm bar with the losses on stderr.
+        callback: called as ``callback(event, data)`` with events ``"log"``, ``"sample"``,
+            ``"checkpoint"``, ``"warning"``.
+        max_steps_this_call: stop (with a checkpoint) after this many steps of this call,
+            as if interrupted; used by tests and time-boxed benchmarks.
+
+    Raises:
+        NonFiniteLoss: a loss became NaN / inf (the last good checkpoint is kept).
+        Interrupted: Ctrl-C / SIGTERM (a checkpoint is written first).
+    """
+    dist = dist or DistInfo()
+    run_dir = Path(run_dir)
+    dev = torch.device(device)
+    emit = callback or (lambda event, data: None)
+    seed_everything(cfg.train.seed)
+    data = load_data(cfg)
+    p = build_parts(cfg, data, dev, dist)
+    pos = restore(p, ckpt.latest_checkpoint(run_dir)) if resume else Position()
+    last_ckpt: Path | None = ckpt.latest_checkpoint(run_dir) if resume else None
+    log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None
+    if log is not None and log.note:
+        emit("warning", {"message": log.note})
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.train.amp and dev.type == "cuda") else contextlib.nullcontext()
+    bar = _progress(show_progress and dist.is_main, pos.step, cfg.train.steps)
+    metrics: dict[str, Any] = {}
+    start_step, t0 = pos.step, time.perf_counter()
+    try:
+        with StopRequest() as stop:
+            while pos.step < cfg.train.steps:
+                with autocast:
+                    out = train_step(cfg, p, pos)
+                pos.step += 1
+                _stop_if_not_finite(pos.step, out, dist, last_ckpt)
+                metrics.update(out)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in out.items()}, refresh=False)
+                if dist.is_main:
+                    metrics.update(_periodic(cfg, p, pos, out, run_dir, log, emit))
+                if dist.is_main and _every(pos.step, cfg.train.ckpt_every):
+                    last_ckpt = save(cfg, p, pos, run_dir, _jsonable(metrics))
+                    emit("checkpoint", {"path": str(last_ckpt), "step": pos.step})
+                limit = max_steps_this_call is not None and pos.step - start_step >= max_steps_this_call
+                if not all_ranks_ok(stop.requested is None and not limit, dist):
+                    break
+        elapsed = time.perf_counter() - t0
+        if dist.is_main and (last_ckpt is None or ckpt.list_checkpoints(run_dir)[-1][0] != pos.step):
+            last_ckpt = save(cfg, p, pos, run_dir, _jsonable(metrics))
+    finally:
+        if bar is not None:
+            bar.close()
+        if log is not None:
+            log.close()
+    if stop.requested is not None:
+        raise Interrupted(f"{stop.requested}: stopped at step {pos.step}; checkpoint {last_ckpt}")
+    sps = (pos.step - start_step) / elapsed if elapsed > 0 else 0.0
+    return TrainResult(run_dir, pos.step, last_ckpt, _jsonable(metrics), sps, data.skipped)
+
+
+def _stop_if_not_finite(step: int, out: dict[str, float], dist: DistInfo, last_ckpt: Path | None) -> None:
+    """Raise NonFiniteLoss on every process when any process saw a NaN / inf loss."""
+    finite = all(math.isfinite(v) for v in out.values())
+    if not all_ranks_ok(finite, dist):
+        check_finite(step, out if not finite else {"a loss on another process": float("nan")}, str(last_ckpt) if last_ckpt else None)
+
+
+def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback) -> dict[str, Any]:
+    """Diagnostics, sample grids and the metric log at their intervals (rank 0)."""
+    t, step, extra = cfg.train, pos.step, {}
+    if _every(step, t.diag_every) or step == t.steps:
+        extra = diagnose(cfg, p)
+        div = extra.get("diversity")
+        if div is not None and div < COLLAPSE_THRESHOLD:
+            message = f"step {step}: sample diversity {div:.3f} is below {COLLAPSE_THRESHOLD} of the data's: the generator may be collapsing"
+            warnings.warn(message, stacklevel=2)
+            emit("warning", {"message": message, "step": step})
+    if _every(step, t.sample_every) or step == t.steps:
+        emit("sample", {"path": str(write_samples(cfg, p, step, run_dir)), "step": step})
+    if log is not None and (_every(step, t.log_every) or extra):
+        log.log(step, {**out, **extra, "lr_g": p.opt_g.param_groups[0]["lr"]})
+        emit("log", {"step": step, **extra})
+    return extra
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
+
+
+def _progress(enabled: bool, start: int, total: int):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="gan train", unit="step", dynamic_ncols=True)
