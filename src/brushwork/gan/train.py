@@ -104,6 +104,29 @@ def load_data(cfg: GANConfig) -> TensorData:
     return load_image_folder(d.path, d.img_size, d.channels)
 
 
+def expected_shape(cfg: GANConfig) -> tuple[int, ...]:
+    """Sample shape the data set will have: ``(2,)`` for mixtures, else ``(C, S, S)``."""
+    d = cfg.data
+    if d.dataset in ("ring", "grid"):
+        return (2,)
+    return (1 if d.dataset == "digits" else d.channels, d.img_size, d.img_size)
+
+
+def preflight(cfg: GANConfig) -> None:
+    """Fail fast (BrushworkError) on a missing / empty data source or a size the models cannot
+    make, before a run folder is created."""
+    from ..data.files import image_refs
+
+    if cfg.data.dataset == "folder":
+        image_refs(cfg.data.path)
+    if cfg.data.dataset == "digits" and not 8 <= cfg.data.img_size <= 128:
+        raise BrushworkError(f"digits: image size must be between 8 and 128 px, not {cfg.data.img_size}")
+    shape = expected_shape(cfg)
+    with torch.device("meta"):
+        build_generator(cfg.model, shape, 10)
+        build_discriminator(cfg.model, shape, 10)
+
+
 def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: DistInfo) -> Parts:
     """Models (same initial weights on every process), optimisers, EMA, RNG and batch order."""
     m, t = cfg.model, cfg.train

@@ -1,0 +1,213 @@
+"""`brushwork gan ...`: train, sample, interpolate and export GANs.
+
+The commands only parse options and report; the work is in :mod:`brushwork.gan`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import BrushworkError
+from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+
+RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
+"""``train.*`` keys that may change when resuming; anything else would break exact resume."""
+
+threads_option = click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default). 1 is fastest for small models on a busy machine.")
+
+
+@click.group()
+def gan() -> None:
+    """Generative adversarial networks: train, sample, interpolate, export."""
+
+
+def _overrides(sets: tuple[str, ...], steps: int | None, batch_size: int | None, data: str | None, seed: int | None) -> list[dict[str, Any]]:
+    from ..gan.config import parse_override
+
+    out = [parse_override(s) for s in sets]
+    if steps is not None:
+        out.append({"train": {"steps": steps}})
+    if batch_size is not None:
+        out.append({"train": {"batch_size": batch_size}})
+    if seed is not None:
+        out.append({"train": {"seed": seed}})
+    if data is not None:
+        out.append({"data": {"dataset": "folder", "path": data}} if data not in ("digits", "ring", "grid") else {"data": {"dataset": data}})
+    return out
+
+
+def _resume_config(run: str, overrides: list[dict[str, Any]]):
+    from ..gan.config import _merge, config_from_dict
+    from ..training.checkpoint import latest_checkpoint, load_checkpoint
+    from ..training.runs import read_run
+
+    read_run(run, kind="gan")
+    _, state = load_checkpoint(latest_checkpoint(run))
+    data = state.get("config")
+    if not isinstance(data, dict):
+        raise BrushworkError(f"{run}: checkpoint holds no config")
+    for o in overrides:
+        for section, values in o.items():
+            bad = [k for k in values if section != "train" or k not in RESUME_CHANGEABLE]
+            if bad:
+                raise BrushworkError(f"cannot change {section}.{bad[0]} when resuming (only train.{', train.'.join(sorted(RESUME_CHANGEABLE))})")
+        data = _merge(data, o)
+    return config_from_dict(data)
+
+
+@gan.command()
+@click.option("--preset", help="Named preset: mlp-digits, dcgan-digits, wgan-gp-grid, sngan-folder, gan-ring, gan-grid, pacgan-ring, pacgan-grid.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or YAML config (may name a preset to start from).")
+@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override one config value, e.g. --set train.lr_g=1e-4 (repeatable).")
+@click.option("--steps", type=int, help="Total generator steps (shortcut for --set train.steps=N).")
+@click.option("--batch-size", type=int, help="Global batch size (split over torchrun processes).")
+@click.option("--data", help="Training data: digits, ring, grid, or a folder / .zip of images.")
+@click.option("--seed", type=int, help="Random seed.")
+@click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder that holds numbered run folders.")
+@click.option("--name", help="Run folder name under --out (default: next number + preset).")
+@click.option("--resume", "resume_run", type=click.Path(), help="Continue this run folder exactly where its newest checkpoint stopped.")
+@device_option
+@threads_option
+@quiet_option
+@json_option
+def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, resume_run, device, threads, quiet, as_json) -> None:
+    """Train a GAN; checkpoints, samples and metrics go to a run folder.
+
+    Under `torchrun --nproc_per_node=N -m brushwork gan train ...` it trains data-parallel
+    (gloo on CPU, NCCL on CUDA), equal to one process with the same global batch.
+    """
+    import torch
+
+    from ..gan.config import resolve_config
+    from ..gan.train import Interrupted, preflight
+    from ..gan.train import train as run_training
+    from ..training import distributed
+    from ..training.runs import create_run
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    overrides = _overrides(sets, steps, batch_size, data, seed)
+    if resume_run:
+        if preset or config_file or name:
+            raise BrushworkError("--resume takes the run's own config; drop --preset/--config/--name")
+        cfg = _resume_config(resume_run, overrides)
+    else:
+        cfg = resolve_config(preset=preset, file=config_file, overrides=overrides)
+    preflight(cfg)
+    dist = distributed.setup(dev)
+    try:
+        if resume_run:
+            run_dir = Path(resume_run)
+        else:
+            made = create_run(out, name=name, tag=cfg.name, kind="gan", options={"config": cfg.to_dict(), "device": dev, "processes": dist.world}) if dist.is_main else None
+            run_dir = Path(distributed.broadcast_object(str(made) if made else None, dist))
+        bar = show_progress(quiet, as_json)
+        note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True)) if not quiet else None
+        try:
+            result = run_training(cfg, run_dir, resume=bool(resume_run), device=dev, dist=dist, show_progress=bar, callback=_warnings_only(note))
+        except Interrupted as exc:
+            click.echo(f"brushwork: {exc}", err=True)
+            raise
+    finally:
+        distributed.teardown(dist)
+    if not dist.is_main:
+        return
+    summary = {"run": str(run_dir), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": result.skipped_images}
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        click.echo(f"trained {run_dir} to step {result.step} ({result.steps_per_second:.1f} steps/s); checkpoint {result.checkpoint}")
+
+
+def _warnings_only(note):
+    if note is None:
+        return None
+    return lambda event, data: note(event, data) if event == "warning" else None
+
+
+def _load(run: str, ema: bool | None, device: str):
+    from ..gan.sample import load_generator
+
+    return load_generator(run, ema=ema, device=resolve_device(device))
+
+
+ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (default: when the run kept them).")
+
+
+@gan.command()
+@click.argument("run", type=click.Path())
+@click.option("-n", "count", type=int, default=64, show_default=True, help="Number of samples.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Grid image (.png, .jpg, ...).")
+@ema_option
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--truncation", type=float, help="Redraw noise values beyond +-T (truncation trick).")
+@click.option("--class", "class_id", type=int, help="Class of a conditional generator.")
+@click.option("--nrow", type=int, help="Images per grid row (default: square).")
+@device_option
+@json_option
+def sample(run, count, output, ema, seed, truncation, class_id, nrow, device, as_json) -> None:
+    """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator."""
+    from ..gan.sample import sample as draw
+    from ..imagegrid import save_grid, scatter_image
+    from ..imageio import save_image
+
+    gen = _load(run, ema, device)
+    out = draw(gen, count, seed=seed, truncation=truncation, class_id=class_id)
+    if gen.is_image:
+        save_grid(out, output, nrow=nrow)
+    else:
+        save_image(scatter_image(out, float(out.abs().max()) * 1.1 + 1e-6), output)
+    if as_json:
+        emit_json({"output": output, "count": count, "step": gen.step, "ema": gen.ema, "seed": seed})
+
+
+@gan.command()
+@click.argument("run", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="A strip image (.png ...) or an animated .gif.")
+@click.option("--steps", type=int, default=8, show_default=True, help="Frames along the path.")
+@ema_option
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--truncation", type=float)
+@click.option("--class", "class_id", type=int)
+@device_option
+@json_option
+def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_json) -> None:
+    """Spherical interpolation between two seeded noise vectors, as a strip or a GIF."""
+    from ..gan.sample import interpolate as path
+    from ..imagegrid import save_gif, save_grid
+
+    gen = _load(run, ema, device)
+    if not gen.is_image:
+        raise BrushworkError(f"{run}: interpolation needs an image generator")
+    frames = path(gen, steps, seed=seed, truncation=truncation, class_id=class_id)
+    if output.lower().endswith(".gif"):
+        save_gif(frames, output)
+    else:
+        save_grid(frames, output, nrow=steps)
+    if as_json:
+        emit_json({"output": output, "frames": steps, "step": gen.step})
+
+
+@gan.command()
+@click.argument("run", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@ema_option
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--check/--no-check", default=True, help="Compare onnxruntime's output with PyTorch's.")
+@json_option
+def export(run, output, ema, opset, check, as_json) -> None:
+    """Export the generator to ONNX (input z [and y], output images in [0, 1])."""
+    from ..gan.export import export_onnx
+
+    gen = _load(run, ema, "cpu")
+    result = export_onnx(gen, output, opset=opset, check=check)
+    if as_json:
+        emit_json(result)
+    else:
+        diff = result["max_abs_diff"]
+        click.echo(f"wrote {output}" + (f" (onnxruntime matches PyTorch within {diff:.1e})" if diff is not None else ""), err=False)
