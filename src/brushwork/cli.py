@@ -40,6 +40,8 @@ COMMANDS = {
     "weights": "brushwork.commands.weights:weights",
     "demo": "brushwork.commands.demo:demo",
     "bench": "brushwork.commands.bench:bench",
+    "gan": "brushwork.commands.gan:gan",
+    "eval": "brushwork.commands.eval:eval_group",
 }
 
 

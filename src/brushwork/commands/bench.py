@@ -8,6 +8,7 @@ from ..cli import LazyGroup
 
 BENCHMARKS = {
     "stylize": "brushwork.bench.stylize:command",
+    "features": "brushwork.bench.features:command",
 }
 
 

