@@ -397,7 +397,7 @@ def train(
     dist = dist or DistInfo()
     run_dir = Path(run_dir)
     dev = torch.device(device)
-    emit = callback or (lambda event, data: None)
+    emit = callback or _default_callback
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     p = build_parts(cfg, data, dev, dist)
@@ -443,6 +443,12 @@ def train(
     return TrainResult(run_dir, pos.step, last_ckpt, _jsonable(metrics), sps, data.skipped)
 
 
+def _default_callback(event: str, data: dict[str, Any]) -> None:
+    """Without a callback, warnings become Python warnings and other events are dropped."""
+    if event == "warning":
+        warnings.warn(data["message"], stacklevel=3)
+
+
 def _stop_if_not_finite(step: int, out: dict[str, float], dist: DistInfo, last_ckpt: Path | None) -> None:
     """Raise NonFiniteLoss on every process when any process saw a NaN / inf loss."""
     finite = all(math.isfinite(v) for v in out.values())
@@ -458,7 +464,6 @@ def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], ru
         div = extra.get("diversity")
         if div is not None and div < COLLAPSE_THRESHOLD:
             message = f"step {step}: sample diversity {div:.3f} is below {COLLAPSE_THRESHOLD} of the data's: the generator may be collapsing"
-            warnings.warn(message, stacklevel=2)
             emit("warning", {"message": message, "step": step})
     if _every(step, t.sample_every) or step == t.steps:
         emit("sample", {"path": str(write_samples(cfg, p, step, run_dir)), "step": step})

@@ -130,7 +130,7 @@ def optimizer_from_flat(opt: torch.optim.Optimizer, tensors: dict[str, torch.Ten
     state: dict[int, dict[str, Any]] = {}
     for name, value in unprefixed(prefix, tensors).items():
         pid, key = name.split(".", 1)
-        state.setdefault(int(pid), {})[key] = value
+        state.setdefault(int(pid), {})[key] = value.clone()  # never share storage with the source
     for pid, extra in meta.get("scalars", {}).items():
         state.setdefault(int(pid), {}).update(extra)
     groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in meta["param_groups"]]
