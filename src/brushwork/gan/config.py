@@ -66,7 +66,7 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     """Optimisation: loss, steps (generator updates), batch (global, across processes),
-    ``n_critic`` D steps per G step, TTUR learning rates, Adam betas, penalties
+    ``n_critic`` D steps per G step, TTUR learning rates, Adam betas and eps, penalties
     (``gp_weight`` for wgan-gp, ``r1_gamma`` for R1, ``clip`` for wgan), EMA of G
     (``ema_decay`` 0 = off), DiffAugment ``augment`` policy (comma list of
     translation, cutout, color), ``lr_decay`` none|linear, seed, and the intervals
@@ -80,6 +80,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    adam_eps: float = 1e-8
     gp_weight: float = 10.0
     r1_gamma: float = 0.0
     clip: float = 0.01
@@ -295,6 +296,11 @@ def parse_override(text: str) -> dict[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     return {parts[0]: {parts[1]: value}}
 
 

@@ -138,8 +138,8 @@ def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: Di
     if device.type == "cuda" and len(data.sample_shape) == 3:
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     fused = t.fused and (device.type in ("cpu", "cuda"))
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), fused=fused or None)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), fused=fused or None)
+    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), eps=t.adam_eps, fused=fused or None)
+    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), eps=t.adam_eps, fused=fused or None)
     ema = EMA(G, t.ema_decay, t.ema_start) if t.ema_decay > 0 else None
     gen = torch.Generator().manual_seed(t.seed + 1)
     data.x = G.from_unit(data.x).to(device)
