@@ -131,7 +131,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     ),
     "dcgan-digits": dict(
         model=dict(arch="dcgan", z_dim=64, g_width=32, d_width=32),
-        data=dict(dataset="digits", img_size=32, channels=1),
+        data=dict(dataset="digits", img_size=16, channels=1),
         train=dict(loss="nonsat", steps=3000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.999, ema_start=200),
     ),
     "wgan-gp-grid": dict(

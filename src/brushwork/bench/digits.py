@@ -1,0 +1,137 @@
+"""`brushwork bench digits`: train a GAN on scikit-learn's digits and judge it with a classifier."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..commands.common import emit_json, json_option, quiet_option
+
+PROTOCOL = """Protocol: train the preset (default dcgan-digits, 16 px) for --steps generator steps on
+all 1,797 digits. Split the real 8x8 digits in two stratified halves A and B (fixed seed);
+train a small MLP classifier (64 ReLU units) on A. Draw as many generated samples as B
+holds, area-downsample them to 8x8, and classify them: classes covered = classes holding
+at least 5% of the samples, class-histogram KL to uniform, confident fraction = share
+classified with probability above 0.9, and the Frechet distance between generated and B
+in the classifier's hidden features, next to the real-vs-real distance between A and B."""
+
+
+def fit_judge(seed: int = 0):
+    """``(classifier, A, B, accuracy on B)``: an MLP on half the real digits (inputs ``(N, 64)`` in [0, 1])."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    d = load_digits()
+    x = d.data / 16.0
+    xa, xb, ya, yb = train_test_split(x, d.target, test_size=0.5, stratify=d.target, random_state=seed)
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=800, random_state=seed).fit(xa, ya)
+    return clf, xa, xb, float(clf.score(xb, yb))
+
+
+def features(clf, x: np.ndarray) -> np.ndarray:
+    """The classifier's hidden ReLU activations ``(N, 64)``."""
+    return np.maximum(0, x @ clf.coefs_[0] + clf.intercepts_[0])
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to feature sets ``a`` and ``b`` ``(N, D)`` (real part of sqrtm)."""
+    from scipy import linalg
+
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():
+        eps = np.eye(len(s1)) * 1e-6
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = np.real(covmean)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def judge(samples01, clf, xa: np.ndarray, xb: np.ndarray) -> dict[str, Any]:
+    """Scores for generated images ``(N, 1, H, W)`` in [0, 1] (see the protocol)."""
+    import torch.nn.functional as F
+
+    x8 = F.adaptive_avg_pool2d(samples01.float(), 8).reshape(len(samples01), 64).numpy()
+    proba = clf.predict_proba(x8)
+    pred = proba.argmax(1)
+    hist = np.bincount(pred, minlength=10) / len(pred)
+    nz = hist > 0
+    return {
+        "classes_covered": int((hist >= 0.05).sum()),
+        "class_histogram": [round(float(h), 4) for h in hist],
+        "kl_to_uniform": float((hist[nz] * np.log(hist[nz] * 10)).sum()),
+        "confident_fraction": float((proba.max(1) > 0.9).mean()),
+        "fd": frechet_distance(features(clf, x8), features(clf, xb)),
+        "fd_real_vs_real": frechet_distance(features(clf, xa), features(clf, xb)),
+    }
+
+
+def run_bench(preset: str, steps: int, seed: int, ref_steps: int, out: Path, grid: str | None, device: str = "cpu") -> dict[str, Any]:
+    """Train, sample, judge; time the plain reference loop on the same model."""
+    from ..gan.config import resolve_config
+    from ..gan.sample import load_generator, sample
+    from ..gan.train import train
+    from ..imagegrid import save_grid
+    from ..training.runs import create_run
+    from .reference import reference_steps_per_second
+
+    cfg = resolve_config(preset=preset, overrides=[{"train": {"steps": steps, "seed": seed, "ckpt_every": steps, "sample_every": max(1, steps // 4), "diag_every": max(1, steps // 4)}}])
+    if cfg.data.dataset != "digits":
+        raise click.BadParameter(f"preset {preset} does not train on digits", param_hint="--preset")
+    run = create_run(out, name=f"digits-{preset}-seed{seed}", tag=preset, kind="gan", options={"config": cfg.to_dict()})
+    result = train(cfg, run, device=device)
+    clf, xa, xb, acc = fit_judge(seed)
+    gen = load_generator(run, device=device)
+    samples = sample(gen, len(xb), seed=10_000 + seed)
+    if grid:
+        save_grid(samples[:64], grid, nrow=8)
+    scores = judge(samples, clf, xa, xb)
+    ref = reference_steps_per_second(cfg, ref_steps, device)
+    return {
+        "preset": preset,
+        "steps": steps,
+        **scores,
+        "judge_accuracy": acc,
+        "steps_per_second": result.steps_per_second,
+        "reference_steps_per_second": ref,
+        "speedup": result.steps_per_second / ref,
+        "ema": gen.ema,
+        "targets": {"classes_covered": 10, "confident_fraction": 0.9, "fd_max": 3 * scores["fd_real_vs_real"]},
+    }
+
+
+@click.command(help="GAN on scikit-learn's digits, judged by a classifier.\n\n" + PROTOCOL.replace("\n", " "))
+@click.option("--preset", default="dcgan-digits", show_default=True, help="A preset that trains on digits (dcgan-digits, mlp-digits).")
+@click.option("--steps", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ref-steps", type=click.IntRange(1), default=100, show_default=True, help="Steps timed for the plain reference loop.")
+@click.option("--grid", type=click.Path(dir_okay=False), help="Also save 64 samples as an image grid here (look at them).")
+@click.option("--out", type=click.Path(file_okay=False), help="Keep the run folder here (default: temporary).")
+@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@quiet_option
+@json_option
+def command(preset, steps, seed, ref_steps, grid, out, threads, quiet, as_json) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_bench(preset, steps, seed, ref_steps, Path(out or tmp), grid)
+    if as_json:
+        emit_json(result)
+        return
+    rows = [
+        ("classes covered (>= 5%)", f"{result['classes_covered']} / 10", "10 / 10"),
+        ("confident fraction (p > 0.9)", f"{100 * result['confident_fraction']:.1f}%", ">= 90%"),
+        ("class KL to uniform", f"{result['kl_to_uniform']:.3f}", ""),
+        ("Frechet distance (features)", f"{result['fd']:.3f}", f"<= {3 * result['fd_real_vs_real']:.3f} (3x real-vs-real {result['fd_real_vs_real']:.3f})"),
+        ("steps/s (plain loop)", f"{result['steps_per_second']:.1f} ({result['reference_steps_per_second']:.1f})", f"{result['speedup']:.2f}x"),
+    ]
+    click.echo(f"digits bench: {preset}, {steps} steps (judge accuracy on held-out half: {100 * result['judge_accuracy']:.1f}%)")
+    for name, value, target in rows:
+        click.echo(f"  {name:<30} {value:>14}   {target}")

@@ -1,0 +1,138 @@
+"""`brushwork bench mixture`: mode collapse on the 2-D Gaussian mixtures of VEEGAN / PacGAN."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..commands.common import emit_json, json_option, quiet_option
+
+PROTOCOL = """Protocol (VEEGAN, Srivastava et al. 2017, as used by PacGAN, Lin et al. 2018):
+ring = 8 equal-weight Gaussians at (cos 2πk/8, sin 2πk/8), std 0.01; grid = 25
+equal-weight Gaussians at {-4,-2,0,2,4}^2, std 0.05; 100,000 training points. Score
+2,500 generated samples: a sample is high quality when within 3 std of its nearest
+mode; a mode is captured when at least one high-quality sample is assigned to it;
+reverse KL = KL(high-quality mode histogram || uniform). Mean and standard error
+over seeds. PacGAN trains 400 epochs (400k steps of batch 100, Adam lr 1e-4, beta1
+0.8; G 4x400 ReLU+BN on 2-D noise, D 3x200 maxout-5) over 10 seeds; --steps and
+--seeds scale that down to what a machine can afford, and the output says so."""
+
+PAPER = {  # PacGAN Table 1, 10 runs, mean (standard error)
+    "ring": {"GAN": {"modes": 6.3, "high_quality": 0.982, "reverse_kl": 0.45}, "PacGAN4": {"modes": 7.8, "high_quality": 0.959, "reverse_kl": 0.07}},
+    "grid": {"GAN": {"modes": 17.3, "high_quality": 0.948, "reverse_kl": 0.70}, "PacGAN4": {"modes": 24.8, "high_quality": 0.936, "reverse_kl": 0.04}},
+}
+TARGETS = {"ring": {"modes": 8.0, "high_quality": 0.97, "reverse_kl": 0.01}, "grid": {"modes": 24.8, "high_quality": 0.95, "reverse_kl": 0.03}}
+
+
+def train_and_score(cfg, out: Path, name: str, samples: int, device: str) -> dict[str, Any]:
+    """Train ``cfg`` in ``out/name`` and score ``samples`` samples of its (EMA) generator."""
+    from ..data.datasets import mixture_centers, mixture_std
+    from ..gan.mixture import mixture_scores
+    from ..gan.sample import load_generator, sample
+    from ..gan.train import train
+    from ..training.runs import create_run
+
+    run = create_run(out, name=name, tag=cfg.name, kind="gan", options={"config": cfg.to_dict(), "device": device})
+    result = train(cfg, run, device=device)
+    gen = load_generator(run, device=device)
+    s = mixture_scores(sample(gen, samples, seed=10_000 + cfg.train.seed), mixture_centers(cfg.data.dataset), mixture_std(cfg.data.dataset))
+    return {"seed": cfg.train.seed, "modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl, "steps_per_second": result.steps_per_second, "run": str(run)}
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means and standard errors over seeds of each score."""
+    from ..gan.mixture import summarize
+
+    out: dict[str, Any] = {}
+    for key in ("modes", "high_quality", "reverse_kl", "steps_per_second"):
+        s = summarize([r[key] for r in rows])
+        out[key], out[f"{key}_stderr"] = s["mean"], s["stderr"]
+    out["reverse_kl_undefined_runs"] = sum(r["reverse_kl"] is None for r in rows)
+    return out
+
+
+def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print) -> dict[str, Any]:
+    """Train Brushwork's preset (or ``config``) and the plain GAN baseline on ``seeds`` seeds; score both."""
+    from ..gan.config import resolve_config
+    from .reference import reference_steps_per_second
+
+    quiet_intervals = {"diag_every": steps, "sample_every": steps, "ckpt_every": steps, "log_every": max(1, steps // 20)}
+    rows: dict[str, list[dict[str, Any]]] = {"brushwork": [], "baseline": []}
+    refs: list[float] = []
+    for seed in range(seeds):
+        over = {"train": {"steps": steps, "seed": seed, **quiet_intervals}, "data": {"dataset": dataset}}
+        ours = resolve_config(preset=None if config else f"pacgan-{dataset}", file=config, overrides=[over])
+        base = resolve_config(preset=f"gan-{dataset}", overrides=[over])
+        rows["brushwork"].append(train_and_score(ours, out, f"brushwork-seed{seed}", samples, device))
+        rows["baseline"].append(train_and_score(base, out, f"baseline-seed{seed}", samples, device))
+        refs.append(reference_steps_per_second(ours, ref_steps, device))
+        log(f"seed {seed}: brushwork {_fmt(rows['brushwork'][-1])} | baseline {_fmt(rows['baseline'][-1])}")
+    result = {
+        "dataset": dataset,
+        "seeds": seeds,
+        "steps": steps,
+        "samples": samples,
+        "brushwork": {"config": config or f"pacgan-{dataset}", **aggregate(rows["brushwork"])},
+        "baseline": {"config": f"gan-{dataset}", **aggregate(rows["baseline"])},
+        "reference_steps_per_second": sum(refs) / len(refs),
+        "per_seed": [{"seed": s, "brushwork": rows["brushwork"][s], "baseline": rows["baseline"][s], "reference_steps_per_second": refs[s]} for s in range(seeds)],
+        "paper": PAPER[dataset],
+        "targets": TARGETS[dataset],
+        "protocol_note": f"{seeds} seed(s) x {steps} steps of batch 100 (PacGAN: 10 seeds x 400,000 steps)",
+    }
+    result["speedup"] = result["brushwork"]["steps_per_second"] / result["reference_steps_per_second"]
+    return result
+
+
+def _fmt(r: dict[str, Any]) -> str:
+    rkl = "n/a" if r["reverse_kl"] is None else f"{r['reverse_kl']:.3f}"
+    return f"modes {r['modes']}, HQ {100 * r['high_quality']:.1f}%, rKL {rkl}, {r['steps_per_second']:.1f} steps/s"
+
+
+def table(result: dict[str, Any]) -> str:
+    """A plain-text table of the result."""
+
+    def cell(d: dict[str, Any], key: str, scale: float = 1.0, fmt: str = ".2f") -> str:
+        m, e = d.get(key), d.get(f"{key}_stderr")
+        if m is None:
+            return "n/a"
+        return f"{m * scale:{fmt}}" + (f" ± {e * scale:{fmt}}" if e is not None else "")
+
+    k = 8 if result["dataset"] == "ring" else 25
+    lines = [f"mixture {result['dataset']}: {result['protocol_note']}", f"{'method':<28} {'modes /' + str(k):>14} {'HQ %':>14} {'reverse KL':>14} {'steps/s':>10}"]
+    for name in ("brushwork", "baseline"):
+        d = result[name]
+        lines.append(f"{name + ' (' + d['config'] + ')':<28} {cell(d, 'modes'):>14} {cell(d, 'high_quality', 100, '.1f'):>14} {cell(d, 'reverse_kl', 1, '.3f'):>14} {d['steps_per_second']:>10.1f}")
+    lines.append(f"{'plain reference loop':<28} {'':>14} {'':>14} {'':>14} {result['reference_steps_per_second']:>10.1f}")
+    for name, p in result["paper"].items():
+        lines.append(f"{'PacGAN paper: ' + name:<28} {p['modes']:>14.1f} {100 * p['high_quality']:>14.1f} {p['reverse_kl']:>14.2f}")
+    lines.append(f"throughput: {result['speedup']:.2f}x the plain reference loop")
+    return "\n".join(lines)
+
+
+@click.command(help="Mode collapse on 2-D Gaussian mixtures: Brushwork's best preset vs the plain GAN.\n\n" + PROTOCOL.replace("\n", " "))
+@click.option("--dataset", type=click.Choice(["grid", "ring"]), default="grid", show_default=True)
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Independent runs per method (the papers use 10).")
+@click.option("--steps", type=click.IntRange(1), default=3000, show_default=True, help="Generator steps per run (PacGAN: 400,000).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Brushwork's config file (default: preset pacgan-<dataset>).")
+@click.option("--samples", type=click.IntRange(1), default=2500, show_default=True, help="Generated samples scored per run.")
+@click.option("--ref-steps", type=click.IntRange(1), default=200, show_default=True, help="Steps timed for the plain reference loop.")
+@click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: a temporary folder).")
+@click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@quiet_option
+@json_option
+def command(dataset, seeds, steps, config, samples, ref_steps, out, threads, quiet, as_json) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(table(result))

@@ -1,0 +1,43 @@
+"""The benchmarks' JSON layouts at tiny budgets (numbers are not judged here), and their judges."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from brushwork.cli import main
+
+torch.set_num_threads(1)
+
+
+def test_bench_mixture_layout(capsys):
+    code = main(["bench", "mixture", "--dataset", "ring", "--seeds", "2", "--steps", "3", "--ref-steps", "2", "--samples", "100", "--quiet", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    for side in ("brushwork", "baseline"):
+        assert {"modes", "high_quality", "reverse_kl", "steps_per_second", "modes_stderr"} <= set(out[side])
+    assert len(out["per_seed"]) == 2 and out["per_seed"][1]["brushwork"]["seed"] == 1
+    assert out["reference_steps_per_second"] > 0 and out["speedup"] > 0
+    assert out["paper"]["GAN"]["modes"] == 6.3
+
+
+def test_bench_digits_layout(capsys, tmp_path):
+    code = main(["bench", "digits", "--preset", "mlp-digits", "--steps", "3", "--ref-steps", "2", "--grid", str(tmp_path / "g.png"), "--quiet", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"classes_covered", "confident_fraction", "fd", "fd_real_vs_real", "steps_per_second", "reference_steps_per_second"} <= set(out)
+    assert 0 <= out["classes_covered"] <= 10 and 0 < out["fd_real_vs_real"] < out["fd"]
+    assert (tmp_path / "g.png").exists()
+
+
+def test_digits_judge_on_real_digits():
+    from brushwork.bench.digits import fit_judge, judge
+
+    clf, xa, xb, acc = fit_judge(0)
+    assert acc > 0.9
+    real = torch.tensor(xb, dtype=torch.float32).view(-1, 1, 8, 8)
+    scores = judge(real, clf, xa, xb)
+    assert scores["classes_covered"] == 10 and scores["fd"] == pytest.approx(0.0, abs=1e-6)
+    ones = judge(real[:1].repeat(50, 1, 1, 1), clf, xa, xb)  # collapse onto one digit
+    assert ones["classes_covered"] == 1 and ones["kl_to_uniform"] == pytest.approx(np.log(10))
