@@ -19,8 +19,10 @@ atomically (temporary file + rename), tagged as sRGB.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """File endings treated as images when a folder is given."""
 
 ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
+
+_PIL_LIMIT_LOCK = threading.Lock()
 
 _SRGB = ImageCms.createProfile("sRGB")
 _SRGB_BYTES = ImageCms.ImageCmsProfile(_SRGB).tobytes()
@@ -89,13 +93,26 @@ def _open(src: ImageSource, name: str) -> Image.Image:
     else:
         fp = src
     try:
-        return Image.open(fp)
+        with _pillow_pixel_limit(None):  # opening reads only the header; load_image checks the size itself
+            return Image.open(fp)
     except UnidentifiedImageError:
         raise BrushworkError(f"{name}: not an image, or a format Brushwork cannot read") from None
     except Image.DecompressionBombError as exc:
         raise BrushworkError(f"{name}: image too large ({exc})") from None
     except OSError as exc:
         raise BrushworkError(f"{name}: cannot read image ({exc})") from None
+
+
+@contextlib.contextmanager
+def _pillow_pixel_limit(limit: int | None):
+    """Temporarily set Pillow's own decompression-bomb limit (process-global, so under a lock)."""
+    with _PIL_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = limit
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_pixels(im: Image.Image, name: str, max_pixels: int | None) -> None:
@@ -198,18 +215,13 @@ def load_image(
     else:
         im = _open(src, name)
     _check_pixels(im, name, max_pixels)
-    limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None if max_pixels is None else max(max_pixels, limit or 0)
-        im.load()
-        tiff16 = _read_tiff_16bit(src) if im.format == "TIFF" else None
-        im = ImageOps.exif_transpose(im)
-    except Image.DecompressionBombError as exc:
-        raise BrushworkError(f"{name}: image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+        with _pillow_pixel_limit(None):  # the size was checked above against our own limit
+            im.load()
+            tiff16 = _read_tiff_16bit(src) if im.format == "TIFF" else None
+            im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise BrushworkError(f"{name}: truncated or corrupt image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
     if tiff16 is not None:
         rgb, a, depth = tiff16[..., :3], (tiff16[..., 3] if tiff16.shape[2] == 4 else None), 16
     else:

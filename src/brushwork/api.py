@@ -1,0 +1,118 @@
+"""The small public API: from images (paths, PIL images or tensors) to stylised images."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Callable, Sequence, Union
+
+import torch
+from PIL import Image
+
+from .errors import BrushworkError
+from .imageio import DEFAULT_MAX_PIXELS, load_image, to_pil
+from .style.optimize import StyleOptions, StyleProgress, StyleResult, stylize_tensors, with_overrides
+
+ImageLike = Union[str, os.PathLike, bytes, Image.Image, torch.Tensor]
+
+STYLE_OPTION_NAMES = tuple(f.name for f in fields(StyleOptions))
+
+
+def _as_rgb(image: ImageLike, max_pixels: int | None, keep_alpha: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(3, H, W)`` float RGB in [0, 1] (+ alpha when asked and present) from any accepted input."""
+    if isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        if t.dim() == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.dim() != 3 or t.shape[0] not in (3, 4):
+            raise BrushworkError(f"expected an image tensor of shape (3, H, W), got {tuple(image.shape)}")
+        alpha = t[3:] if t.shape[0] == 4 and keep_alpha else None
+        return t[:3].clamp(0, 1), alpha
+    loaded = load_image(image, max_pixels=max_pixels, alpha="keep" if keep_alpha else "composite")
+    return loaded.rgb, loaded.alpha
+
+
+def _as_mask(mask: ImageLike, max_pixels: int | None) -> torch.Tensor:
+    rgb, _ = _as_rgb(mask, max_pixels)
+    return rgb.mean(dim=0, keepdim=True)
+
+
+@dataclass
+class Stylized:
+    """What :func:`stylize_images` returns: the result and the content's alpha (if kept)."""
+
+    result: StyleResult
+    alpha: torch.Tensor | None
+
+    def to_pil(self) -> Image.Image:
+        return to_pil(self.result.image, self.alpha)
+
+
+def stylize_images(
+    content: ImageLike,
+    styles: Sequence[ImageLike],
+    options: StyleOptions = StyleOptions(),
+    *,
+    mask: ImageLike | None = None,
+    backbone: str = "vgg16-hed",
+    weights: str | os.PathLike | None = None,
+    pooling: str = "max",
+    device: str = "cpu",
+    keep_alpha: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    callback: Callable[[StyleProgress], None] | None = None,
+    progress: bool = False,
+) -> Stylized:
+    """Load the inputs, the backbone, and run :func:`~brushwork.style.optimize.stylize_tensors`."""
+    from .backbones.vgg import load_vgg
+
+    options.validate()
+    content_rgb, alpha = _as_rgb(content, max_pixels, keep_alpha)
+    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
+    mask_t = None if mask is None else _as_mask(mask, max_pixels)
+    model = load_vgg(backbone, weights, pooling=pooling, device=device, progress=progress)
+    result = stylize_tensors(
+        model,
+        content_rgb.to(device),
+        [s.to(device) for s in style_rgbs],
+        options,
+        mask=None if mask_t is None else mask_t.to(device),
+        callback=callback,
+    )
+    return Stylized(result, alpha)
+
+
+def stylize(
+    content: ImageLike,
+    style: ImageLike | Sequence[ImageLike],
+    *,
+    mask: ImageLike | None = None,
+    backbone: str = "vgg16-hed",
+    weights: str | os.PathLike | None = None,
+    pooling: str = "max",
+    device: str = "cpu",
+    callback: Callable[[StyleProgress], None] | None = None,
+    **options,
+) -> Image.Image:
+    """Stylise ``content`` in the manner of ``style`` (one image or a list to blend).
+
+    Inputs may be paths, bytes, PIL images or ``(3, H, W)`` tensors in [0, 1].
+    ``options`` are the fields of :class:`~brushwork.style.optimize.StyleOptions`
+    (``size``, ``iterations``, ``style_loss``, ``preserve_color``, ``style_blend`` ...).
+    Returns the stylised image as a PIL image (RGBA if the content had alpha).
+
+    Example::
+
+        brushwork.stylize("photo.jpg", "painting.jpg", size=512).save("out.png")
+    """
+    unknown = sorted(set(options) - set(STYLE_OPTION_NAMES))
+    if unknown:
+        raise BrushworkError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(STYLE_OPTION_NAMES)}")
+    for key in ("style_blend", "style_layers", "style_layer_weights", "content_layers"):
+        if options.get(key) is not None:
+            options[key] = tuple(options[key])
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    opts = with_overrides(StyleOptions(), **options)
+    out = stylize_images(content, styles, opts, mask=mask, backbone=backbone, weights=weights,
+                         pooling=pooling, device=device, keep_alpha=True, callback=callback)
+    return out.to_pil()

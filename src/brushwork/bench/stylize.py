@@ -1,0 +1,166 @@
+"""`brushwork bench stylize`: the default stylisation against a plain Gatys reference.
+
+The reference is the textbook recipe, written here in a few plain lines:
+single scale at full size, Gram-matrix style loss on relu1_1..relu5_1, content
+loss on relu4_2, L-BFGS from the content image for 300 iterations. Both runs use
+the same backbone and inputs in the same process; both final images are then
+scored with the same Gram-based objective, so "loss" compares like with like.
+Throughput is reported as achieved GFLOP/s (analytic VGG convolution FLOPs of
+forward + backward per iteration) next to the conv throughput this machine
+reaches in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import torch
+
+from ..commands.common import device_option, emit_json, json_option, resolve_device
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = "relu4_2"
+
+
+def _gram(f: torch.Tensor) -> torch.Tensor:
+    f = f[0].flatten(1)
+    return f @ f.T / f.shape[1]
+
+
+def gram_objective(model, content: torch.Tensor, style: torch.Tensor, content_weight: float = 0.1):
+    """A plain Gatys objective ``image (1,3,H,W) -> loss``: relative content MSE + mean relative Gram MSE."""
+    with torch.no_grad():
+        c = model(content[None], [CONTENT_LAYER])[CONTENT_LAYER]
+        s = model(style[None], STYLE_LAYERS)
+        grams = {k: _gram(v) for k, v in s.items()}
+
+    def loss(image: torch.Tensor) -> torch.Tensor:
+        f = model(image, (*STYLE_LAYERS, CONTENT_LAYER))
+        content_term = (f[CONTENT_LAYER] - c).pow(2).mean() / c.pow(2).mean()
+        style_term = sum((_gram(f[k]) - g).pow(2).mean() / g.pow(2).mean() for k, g in grams.items()) / len(grams)
+        return content_weight * content_term + style_term
+
+    return loss
+
+
+def reference_stylize(model, content: torch.Tensor, style: torch.Tensor, iterations: int = 300) -> torch.Tensor:
+    """Single-scale Gram + L-BFGS Gatys at the content's size; returns ``(3, H, W)``."""
+    loss_fn = gram_objective(model, content, style)
+    x = content.clone()[None].contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    optim = torch.optim.LBFGS([x], max_iter=iterations, max_eval=int(iterations * 1.25), history_size=50,
+                              tolerance_grad=0.0, tolerance_change=0.0)
+
+    def closure():
+        optim.zero_grad()
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    optim.step(closure)
+    return x.detach()[0].clamp(0, 1)
+
+
+def vgg_gflop_per_iteration(model, hw: tuple[int, int], deepest: str = "relu5_1") -> float:
+    """Analytic GFLOP of one forward + input-gradient backward pass down to ``deepest``."""
+    h, w = hw
+    flops = 0.0
+    in_ch = 3
+    for name, module in zip(model.names, model.features):
+        if name.startswith("conv"):
+            out_ch = module.out_channels
+            flops += 2 * in_ch * out_ch * 9 * h * w
+            in_ch = out_ch
+        if name.startswith("pool"):
+            h, w = h // 2, w // 2
+        if name == deepest:
+            break
+    return 2 * flops / 1e9
+
+
+def conv_gflops(device: str) -> float:
+    """Measured GFLOP/s of a 3x3 128->128 convolution at 128x128, channels-last, forward + backward."""
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).to(device).to(memory_format=torch.channels_last)
+    x = torch.randn(1, 128, 128, 128, device=device).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    for _ in range(2):
+        conv(x).sum().backward()
+    n = 5
+    start = time.perf_counter()
+    for _ in range(n):
+        conv(x).sum().backward()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / n
+    return 3 * 2 * 128 * 128 * 9 * 128 * 128 / seconds / 1e9  # forward + input grad + weight grad
+
+
+def _inputs(size: int, device: str):
+    from ..imageio import resize_long_side
+    from ..style.procedural import brush_strokes, to_tensor
+    from ..commands.demo import _content
+
+    content = resize_long_side(_content("astronaut"), size).to(device)
+    style = to_tensor(brush_strokes(size, "night", seed=0)).to(device)
+    return content, style
+
+
+@click.command("stylize")
+@click.option("--size", type=click.IntRange(64, 2048), default=512, show_default=True, help="Output long side in px.")
+@click.option("--reference-iterations", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Also save both results side by side to this folder.")
+@device_option
+@json_option
+def command(size: int, reference_iterations: int, out: Path | None, device: str, as_json: bool) -> None:
+    """Time default stylisation against single-scale Gram + L-BFGS (300 iterations) on the same inputs.
+
+    Inputs: scikit-image's astronaut photo and a generated brush-stroke painting,
+    both at --size. Reports seconds, seconds per iteration, the Gram objective of
+    each result, the speed-up, and GFLOP/s against a conv measured in this run.
+    """
+    from ..backbones.vgg import load_vgg
+    from ..imageio import save_image
+    from ..style.optimize import StyleOptions, scale_sizes, stylize_tensors
+
+    device = resolve_device(device)
+    model = load_vgg("vgg16-hed", device=device, progress=False)
+    content, style = _inputs(size, device)
+    peak = conv_gflops(device)
+    options = StyleOptions(size=size)
+
+    start = time.perf_counter()
+    result = stylize_tensors(model, content, [style], options)
+    default_s = time.perf_counter() - start
+    start = time.perf_counter()
+    reference = reference_stylize(model, content, style, reference_iterations)
+    reference_s = time.perf_counter() - start
+
+    score = gram_objective(model, content, style)
+    with torch.no_grad():
+        default_loss = float(score(result.image.to(device)[None]))
+        reference_loss = float(score(reference[None]))
+    sizes = scale_sizes(tuple(content.shape[-2:]), size, options.min_size)
+    counts = [options.initial_iterations] + [options.iterations] * (len(sizes) - 1)
+    default_flop = sum(n * vgg_gflop_per_iteration(model, hw) for hw, n in zip(sizes, counts))
+    reference_flop = reference_iterations * vgg_gflop_per_iteration(model, tuple(content.shape[-2:]))
+    report = {
+        "default": {"seconds": round(default_s, 2), "iterations": result.iterations, "loss": round(default_loss, 5),
+                    "seconds_per_iteration": round(default_s / result.iterations, 4), "gflops": round(default_flop / default_s, 1)},
+        "reference": {"seconds": round(reference_s, 2), "iterations": reference_iterations, "loss": round(reference_loss, 5),
+                      "seconds_per_iteration": round(reference_s / reference_iterations, 4), "gflops": round(reference_flop / reference_s, 1)},
+        "speedup": round(reference_s / default_s, 2),
+        "conv_gflops": round(peak, 1),
+        "size": [int(content.shape[2]), int(content.shape[1])],
+        "device": device,
+    }
+    if out is not None:
+        save_image(torch.cat([content.cpu(), result.image, reference.cpu()], dim=2), out / "bench_stylize.png")
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"size {report['size'][0]}x{report['size'][1]} on {device}; conv throughput {peak:.0f} GFLOP/s")
+    click.echo(f"{'run':<10}{'seconds':>9}{'iters':>7}{'s/iter':>9}{'GFLOP/s':>9}{'gram loss':>11}")
+    for name in ("default", "reference"):
+        r = report[name]
+        click.echo(f"{name:<10}{r['seconds']:>9.1f}{r['iterations']:>7}{r['seconds_per_iteration']:>9.3f}{r['gflops']:>9.1f}{r['loss']:>11.4f}")
+    click.echo(f"speed-up {report['speedup']:.2f}x")
