@@ -152,3 +152,30 @@ def test_bad_inputs_exit_2_with_one_line(data, capsys, tmp_path, monkeypatch):
 def test_empty_folder_is_a_user_error(data, capsys):
     assert main(["eval", "kid", str(data / "empty"), str(data / "b"), "--features", "vgg16-hed"]) == 2
     assert "contains no images" in _error_line(capsys)
+
+
+def test_a_gan_run_folder_is_a_source(data, capsys, tmp_path):
+    tiny = ["--set", "model.g_width=4", "--set", "model.d_width=4", "--set", "model.z_dim=8", "--set", "data.img_size=8",
+            "--set", "train.ema_decay=0.9", "--batch-size", "8", "--threads", "1", "--quiet"]
+    assert main(["gan", "train", "--preset", "dcgan-digits", *tiny, "--steps", "2", "--out", str(tmp_path / "runs"),
+                 "--name", "r"]) == 0
+    capsys.readouterr()
+    run = str(tmp_path / "runs" / "r")
+    torch.manual_seed(0)
+    path = save_classifier(SmallClassifier(ClassifierConfig(num_classes=4, channels=[8, 8], image_size=16)), tmp_path / "c")
+    args = ["--features", f"classifier:{path}", "--samples", "10", "--batch-size", "4", "--json"]
+    assert main(["eval", "fid", run, str(data / "b"), *args, "--allow-singular"]) == 0
+    r = _json(capsys)
+    assert (r["n_a"], r["n_b"], r["features"], r["singular"]) == (10, 3, "classifier:c.safetensors", True)
+    assert r["fid"] > 0
+    # sampling is seeded: the same numbers again, different ones with another seed
+    assert main(["eval", "stats", run, "-o", str(tmp_path / "g.npz"), *args]) == 0
+    assert _json(capsys)["n"] == 10
+    assert main(["eval", "fid", run, str(tmp_path / "g.npz"), *args]) == 0
+    assert _json(capsys)["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert main(["eval", "stats", run, "-o", str(tmp_path / "g0.npz"), *args]) == 0
+    assert main(["eval", "stats", run, "-o", str(tmp_path / "g1.npz"), *args, "--seed", "1"]) == 0
+    capsys.readouterr()
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "g0.npz") as g0, np.load(tmp_path / "g1.npz") as g1:
+        assert np.array_equal(g["mu"], g0["mu"]) and not np.array_equal(g["mu"], g1["mu"])
+

@@ -20,6 +20,9 @@ def _feature_options(func):
                      help="Local weights file for the feature space (instead of the cached one)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
         click.option("--max-images", type=click.IntRange(min=1), default=None, help="Use at most N images per source."),
+        click.option("--samples", type=click.IntRange(min=1), default=10_000, show_default=True,
+                     help="Images to draw from a GAN run folder given as a source (EMA generator when kept)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for GAN sampling (and KID subsets)."),
         device_option, json_option, quiet_option,
     ]
     for option in reversed(options):
@@ -27,11 +30,11 @@ def _feature_options(func):
     return func
 
 
-def _options(features, weights, batch_size, max_images, device, quiet, as_json):
+def _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json):
     from ..metrics.evaluate import EvalOptions
 
     return EvalOptions(features=features, weights=weights, device=resolve_device(device), batch_size=batch_size,
-                       max_images=max_images, progress=show_progress(quiet, as_json))
+                       max_images=max_images, progress=show_progress(quiet, as_json), samples=samples, seed=seed)
 
 
 def _report(result, as_json: bool, text: str, **extra) -> None:
@@ -72,8 +75,9 @@ class _Warnings:
 def eval_group() -> None:
     """Evaluate generated or stylised images: FID, KID, IS, precision/recall, style distances.
 
-    A SOURCE is a folder of images (searched recursively), a .zip of images, or,
-    for FID, a statistics .npz (pytorch-fid layout, see `eval stats`).
+    A SOURCE is a folder of images (searched recursively), a .zip of images, a GAN
+    run folder (--samples images drawn from its generator, EMA weights when kept),
+    or, for FID, a statistics .npz (pytorch-fid layout, see `eval stats`).
     """
 
 
@@ -83,12 +87,12 @@ def eval_group() -> None:
 @click.option("--allow-singular", is_flag=True,
               help="Compute FID even when a set has no more images than feature dimensions (degenerate, biased).")
 @_feature_options
-def fid(a, b, allow_singular, features, weights, batch_size, max_images, device, as_json, quiet):
+def fid(a, b, allow_singular, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Fréchet distance between the feature statistics of sources A and B."""
     from ..metrics.evaluate import fid_between
 
     with _Warnings():
-        result, skipped = fid_between(a, b, _options(features, weights, batch_size, max_images, device, quiet, as_json),
+        result, skipped = fid_between(a, b, _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json),
                                       allow_singular=allow_singular)
     if as_json:
         emit_json({"fid": result.fid, "features": result.features, "n_a": result.n_a, "n_b": result.n_b,
@@ -102,14 +106,13 @@ def fid(a, b, allow_singular, features, weights, batch_size, max_images, device,
 @click.argument("b")
 @click.option("--subsets", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--subset-size", type=click.IntRange(min=2), default=1000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
 @_feature_options
-def kid(a, b, subsets, subset_size, seed, features, weights, batch_size, max_images, device, as_json, quiet):
+def kid(a, b, subsets, subset_size, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Kernel Inception Distance (unbiased MMD², cubic kernel) between the images of A and B."""
     from ..metrics.evaluate import kid_between
 
     with _Warnings():
-        r = kid_between(a, b, _options(features, weights, batch_size, max_images, device, quiet, as_json),
+        r = kid_between(a, b, _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json),
                         subsets=subsets, subset_size=subset_size, seed=seed)
     _report(r, as_json, f"KID {r.kid_mean:.6f} ± {r.kid_std:.6f}  ({r.features} features, n_a={r.n_a}, n_b={r.n_b}, "
                         f"{r.subsets} subsets of {r.subset_size})")
@@ -119,12 +122,12 @@ def kid(a, b, subsets, subset_size, seed, features, weights, batch_size, max_ima
 @click.argument("a")
 @click.option("--splits", type=click.IntRange(min=1), default=10, show_default=True)
 @_feature_options
-def is_(a, splits, features, weights, batch_size, max_images, device, as_json, quiet):
+def is_(a, splits, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Inception Score of the images of A (needs logits: inception or classifier:PATH)."""
     from ..metrics.evaluate import inception_score_of
 
     with _Warnings():
-        r = inception_score_of(a, _options(features, weights, batch_size, max_images, device, quiet, as_json), splits=splits)
+        r = inception_score_of(a, _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json), splits=splits)
     _report(r, as_json, f"IS {r.is_mean:.4f} ± {r.is_std:.4f}  ({r.features}, n={r.n}, {r.splits} splits)")
 
 
@@ -134,12 +137,12 @@ def is_(a, splits, features, weights, batch_size, max_images, device, as_json, q
 @click.option("--k", "k", type=click.IntRange(min=1), default=3, show_default=True, help="Neighbours for precision/recall.")
 @click.option("--k-dc", type=click.IntRange(min=1), default=5, show_default=True, help="Neighbours for density/coverage.")
 @_feature_options
-def prdc(real, fake, k, k_dc, features, weights, batch_size, max_images, device, as_json, quiet):
+def prdc(real, fake, k, k_dc, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Precision, recall (k-NN manifolds), density and coverage of FAKE's images against REAL's."""
     from ..metrics.evaluate import prdc_between
 
     with _Warnings():
-        r = prdc_between(real, fake, _options(features, weights, batch_size, max_images, device, quiet, as_json),
+        r = prdc_between(real, fake, _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json),
                          k=k, k_dc=k_dc)
     _report(r, as_json, f"precision {r.precision:.4f}  recall {r.recall:.4f}  density {r.density:.4f}  "
                         f"coverage {r.coverage:.4f}  ({r.features}, n_real={r.n_real}, n_fake={r.n_fake})")
@@ -178,12 +181,12 @@ def style(output, content, style, features, inception_weights, size, batch_size,
 @click.argument("src")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the .npz.")
 @_feature_options
-def stats(src, output, features, weights, batch_size, max_images, device, as_json, quiet):
+def stats(src, output, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Write the mean and covariance of SRC's features to an .npz (pytorch-fid's layout: mu, sigma)."""
     from ..metrics.evaluate import write_stats
 
     with _Warnings():
-        s, skipped = write_stats(src, output, _options(features, weights, batch_size, max_images, device, quiet, as_json))
+        s, skipped = write_stats(src, output, _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json))
     if as_json:
         emit_json({"path": output, "features": s.features, "n": s.n, "dim": s.dim, "skipped": skipped})
     else:

@@ -1,7 +1,8 @@
 """Metrics between image sources: what ``brushwork eval`` calls.
 
 A *source* is a folder of images (recursive), a ``.zip`` of images, a single
-image file, or (for FID) a statistics ``.npz``. Networks are loaded only when a
+image file, a GAN run folder (``samples`` images drawn from its generator, EMA
+weights when kept), or (for FID) a statistics ``.npz``. Networks are loaded only when a
 source needs features, so ``fid a.npz b.npz`` works without any weights.
 """
 
@@ -16,6 +17,7 @@ import torch
 from ..errors import BrushworkError
 from .extract import FeatureSet, extract_source
 from .features import FeatureExtractor, load_features
+from .gan_source import gan_run_features, is_gan_run
 from .fid import FIDResult, GaussianStats, fid_from_stats, gaussian_stats
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kid
@@ -33,6 +35,8 @@ class EvalOptions:
         batch_size: images per forward pass (default 32).
         max_images: use at most this many images per source (first by name).
         progress: show progress bars on stderr.
+        samples: images drawn from a GAN run folder (default 10,000, the usual FID sample count).
+        seed: seed of the first sampling batch from a GAN run.
     """
 
     features: str = "inception"
@@ -41,6 +45,8 @@ class EvalOptions:
     batch_size: int = 32
     max_images: int | None = None
     progress: bool = False
+    samples: int = 10_000
+    seed: int = 0
     _extractor: FeatureExtractor | None = field(default=None, init=False, repr=False)
 
     def extractor(self) -> FeatureExtractor:
@@ -59,6 +65,9 @@ def source_features(src: str | os.PathLike, options: EvalOptions, *, what: str =
     """Features of the images in ``src`` (refuses statistics files: ``what`` needs samples)."""
     if is_stats_file(src):
         raise BrushworkError(f"{src}: {what} needs images, not a statistics file (only FID works from mean and covariance)")
+    if is_gan_run(src):
+        return gan_run_features(src, options.extractor(), n=options.samples, batch_size=options.batch_size,
+                                seed=options.seed, device=str(options.device))
     return extract_source(src, options.extractor(), batch_size=options.batch_size, max_images=options.max_images,
                           progress=options.progress)
 
