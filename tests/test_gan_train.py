@@ -129,3 +129,15 @@ def test_run_folder_contents(tmp_path):
     assert {"loss_d", "loss_g", "modes", "high_quality", "reverse_kl"} <= set(lines[-1])
     assert any((run / "tb").iterdir())
     assert result.metrics["modes"] == lines[-1]["modes"]
+
+
+def test_fresh_training_refuses_a_run_with_checkpoints(tmp_path):
+    from brushwork.errors import BrushworkError
+
+    cfg = _cfg("mlp-digits", {"model": {"g_hidden": [8], "d_hidden": [8]}, "data": {"img_size": 8}, "train": {"steps": 2, "batch_size": 8}})
+    run = _run(tmp_path, "r", cfg)
+    train(cfg, run)
+    before = {p.name: p.read_bytes() for p in (run / "checkpoints").iterdir()}
+    with pytest.raises(BrushworkError, match="resume it"):
+        train(cfg, run)
+    assert {p.name: p.read_bytes() for p in (run / "checkpoints").iterdir()} == before

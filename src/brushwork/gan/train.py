@@ -398,6 +398,8 @@ def train(
     run_dir = Path(run_dir)
     dev = torch.device(device)
     emit = callback or _default_callback
+    if not resume and ckpt.list_checkpoints(run_dir):
+        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     p = build_parts(cfg, data, dev, dist)
