@@ -70,7 +70,9 @@ class TrainConfig:
     (``gp_weight`` for wgan-gp, ``r1_gamma`` for R1, ``clip`` for wgan), EMA of G
     (``ema_decay`` 0 = off), DiffAugment ``augment`` policy (comma list of
     translation, cutout, color), ``lr_decay`` none|linear, seed, and the intervals
-    (in G steps) for logs, sample grids, diagnostics and checkpoints."""
+    (in G steps) for logs, sample grids, diagnostics and checkpoints. ``fid_every`` > 0
+    logs FID/KID of ``fid_samples`` samples in feature space ``fid_features`` (inception,
+    vgg16-hed or classifier:PATH) against the training folder (folder data sets only)."""
 
     loss: str = "nonsat"
     steps: int = 2000
@@ -96,6 +98,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     amp: bool = False
     fused: bool = True
+    fid_every: int = 0
+    fid_features: str = "inception"
+    fid_samples: int = 2048
 
 
 @dataclass
@@ -223,6 +228,8 @@ def validate(cfg: GANConfig) -> None:
         (not (d.dataset in ("ring", "grid") and (m.conditional or t.augment)), "2-D mixtures take no conditional model and no augment"),
         (not (d.dataset == "folder" and not d.path), "data.dataset folder needs data.path (a folder or .zip of images)"),
         (not (m.conditional and m.pack > 1), "model.pack > 1 cannot be combined with model.conditional"),
+        (t.fid_every >= 0 and t.fid_samples >= 2, "train.fid_every must be >= 0 and train.fid_samples >= 2"),
+        (not (t.fid_every and d.dataset != "folder"), "train.fid_every needs data.dataset folder (FID compares with the image files)"),
     ]
     for ok, message in checks:
         if not ok:

@@ -405,6 +405,7 @@ def train(
     p = build_parts(cfg, data, dev, dist)
     pos = restore(p, ckpt.latest_checkpoint(run_dir)) if resume else Position()
     last_ckpt: Path | None = ckpt.latest_checkpoint(run_dir) if resume else None
+    fid = _fid_hook(cfg, run_dir, dev) if dist.is_main else None
     log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None
     if log is not None and log.note:
         emit("warning", {"message": log.note})
@@ -424,7 +425,7 @@ def train(
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in out.items()}, refresh=False)
                 if dist.is_main:
-                    metrics.update(_periodic(cfg, p, pos, out, run_dir, log, emit))
+                    metrics.update(_periodic(cfg, p, pos, out, run_dir, log, emit, fid))
                 if dist.is_main and _every(pos.step, cfg.train.ckpt_every):
                     last_ckpt = save(cfg, p, pos, run_dir, _jsonable(metrics))
                     emit("checkpoint", {"path": str(last_ckpt), "step": pos.step})
@@ -458,11 +459,21 @@ def _stop_if_not_finite(step: int, out: dict[str, float], dist: DistInfo, last_c
         check_finite(step, out if not finite else {"a loss on another process": float("nan")}, str(last_ckpt) if last_ckpt else None)
 
 
-def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback) -> dict[str, Any]:
-    """Diagnostics, sample grids and the metric log at their intervals (rank 0)."""
+def _fid_hook(cfg: GANConfig, run_dir: Path, device: torch.device):
+    if not cfg.train.fid_every:
+        return None
+    from .fid_hook import FIDHook
+
+    return FIDHook(cfg, run_dir, device)
+
+
+def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback, fid=None) -> dict[str, Any]:
+    """Diagnostics, FID, sample grids and the metric log at their intervals (rank 0)."""
     t, step, extra = cfg.train, pos.step, {}
+    if fid is not None and (_every(step, t.fid_every) or step == t.steps):
+        extra.update(fid(sampling_model(p), step))
     if _every(step, t.diag_every) or step == t.steps:
-        extra = diagnose(cfg, p)
+        extra.update(diagnose(cfg, p))
         div = extra.get("diversity")
         if div is not None and div < COLLAPSE_THRESHOLD:
             message = f"step {step}: sample diversity {div:.3f} is below {COLLAPSE_THRESHOLD} of the data's: the generator may be collapsing"
