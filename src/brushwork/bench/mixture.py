@@ -54,8 +54,10 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print) -> dict[str, Any]:
-    """Train Brushwork's preset (or ``config``) and the plain GAN baseline on ``seeds`` seeds; score both."""
+def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None) -> dict[str, Any]:
+    """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file and the plain GAN
+    baseline (``gan-<dataset>``) on ``seeds`` seeds with ``steps`` steps each; score both."""
+    preset = preset or f"pacgan-{dataset}"
     from ..gan.config import resolve_config
     from .reference import reference_steps_per_second
 
@@ -64,7 +66,7 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
     refs: list[float] = []
     for seed in range(seeds):
         over = {"train": {"steps": steps, "seed": seed, **quiet_intervals}, "data": {"dataset": dataset}}
-        ours = resolve_config(preset=None if config else f"pacgan-{dataset}", file=config, overrides=[over])
+        ours = resolve_config(preset=None if config else preset, file=config, overrides=[over])
         base = resolve_config(preset=f"gan-{dataset}", overrides=[over])
         rows["brushwork"].append(train_and_score(ours, out, f"brushwork-seed{seed}", samples, device))
         rows["baseline"].append(train_and_score(base, out, f"baseline-seed{seed}", samples, device))
@@ -75,7 +77,7 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         "seeds": seeds,
         "steps": steps,
         "samples": samples,
-        "brushwork": {"config": config or f"pacgan-{dataset}", **aggregate(rows["brushwork"])},
+        "brushwork": {"config": config or preset, **aggregate(rows["brushwork"])},
         "baseline": {"config": f"gan-{dataset}", **aggregate(rows["baseline"])},
         "reference_steps_per_second": sum(refs) / len(refs),
         "per_seed": [{"seed": s, "brushwork": rows["brushwork"][s], "baseline": rows["baseline"][s], "reference_steps_per_second": refs[s]} for s in range(seeds)],
@@ -117,21 +119,22 @@ def table(result: dict[str, Any]) -> str:
 @click.option("--dataset", type=click.Choice(["grid", "ring"]), default="grid", show_default=True)
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Independent runs per method (the papers use 10).")
 @click.option("--steps", type=click.IntRange(1), default=3000, show_default=True, help="Generator steps per run (PacGAN: 400,000).")
-@click.option("--config", type=click.Path(dir_okay=False), help="Brushwork's config file (default: preset pacgan-<dataset>).")
+@click.option("--preset", help="Brushwork's preset (default: pacgan-<dataset>; its data set is replaced by --dataset).")
+@click.option("--config", type=click.Path(dir_okay=False), help="Brushwork's config file instead of a preset.")
 @click.option("--samples", type=click.IntRange(1), default=2500, show_default=True, help="Generated samples scored per run.")
 @click.option("--ref-steps", type=click.IntRange(1), default=200, show_default=True, help="Steps timed for the plain reference loop.")
 @click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: a temporary folder).")
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
 @quiet_option
 @json_option
-def command(dataset, seeds, steps, config, samples, ref_steps, out, threads, quiet, as_json) -> None:
+def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, quiet, as_json) -> None:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log)
+        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset)
     if as_json:
         emit_json(result)
     else:
