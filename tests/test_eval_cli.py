@@ -36,6 +36,16 @@ def data(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def inception_weights(tmp_path_factory):
+    """A file with every pytorch-fid Inception key and shape (random values)."""
+    from test_inception import _random_state
+
+    path = tmp_path_factory.mktemp("weights") / "inception.pth"
+    torch.save(_random_state(), path)
+    return path
+
+
 def _json(capsys) -> dict:
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1, out
@@ -90,29 +100,38 @@ def test_kid_and_prdc(data, capsys):
 @needs_hed
 def test_style_reports_distances_and_why_artfid_is_absent(data, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("BRUSHWORK_CACHE", str(tmp_path))  # no Inception weights here
-    out = _folder(tmp_path / "out", 3, seed=2)
-    content = _folder(tmp_path / "content", 3, seed=3)
+    out = _folder(tmp_path / "out", 2, seed=2)
+    content = _folder(tmp_path / "content", 2, seed=3)
     style = str(data / "b" / "00.png")
-    assert main(["eval", "style", str(out), str(content), style, "--size", "64", "--json"]) == 0
+    assert main(["eval", "style", str(out), str(content), style, "--size", "48", "--json"]) == 0
     r = _json(capsys)
-    assert r["n"] == 3 and r["features"] == "vgg16-hed"
+    assert r["n"] == 2 and r["features"] == "vgg16-hed"
     assert r["content_distance"] > 0 and r["gram_distance"] > 0 and r["sliced_wasserstein"] > 0
     assert r["artfid"] is None and "inception-fid" in r["note"] and "LPIPS" in r["note"]
-    assert main(["eval", "style", str(content), str(content), str(content), "--size", "64", "--json"]) == 0
+    assert main(["eval", "style", str(content), str(content), str(content), "--size", "48", "--json"]) == 0
     same = _json(capsys)
     assert same["content_distance"] == pytest.approx(0.0, abs=1e-9) and same["gram_distance"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_inception_score_with_given_inception_weights(data, capsys, tmp_path):
-    from test_inception import _random_state
-
-    weights = tmp_path / "inception.pth"
-    torch.save(_random_state(), weights)
-    assert main(["eval", "is", str(data / "a"), "--weights", str(weights), "--max-images", "2", "--batch-size", "2",
-                 "--splits", "1", "--json"]) == 0
+def test_inception_score_with_given_inception_weights(data, capsys, inception_weights):
+    assert main(["eval", "is", str(data / "a"), "--weights", str(inception_weights), "--max-images", "2",
+                 "--batch-size", "2", "--splits", "1", "--json"]) == 0
     r = _json(capsys)
     assert (r["features"], r["n"], r["splits"]) == ("inception", 2, 1)
     assert 1.0 <= r["is_mean"] <= 1008.0
+
+
+@needs_hed
+def test_style_with_inception_weights_reports_artfid(data, capsys, tmp_path, inception_weights):
+    out = _folder(tmp_path / "out", 2, seed=4)
+    content = _folder(tmp_path / "content", 2, seed=5)
+    styles = _folder(tmp_path / "styles", 2, seed=6, offset=0.3)
+    assert main(["eval", "style", str(out), str(content), str(styles), "--size", "48", "--batch-size", "2",
+                 "--inception-weights", str(inception_weights), "--json"]) == 0
+    r = _json(capsys)
+    assert r["fid"] is not None and r["fid"] > 0
+    assert r["artfid"] == pytest.approx((1 + r["content_distance"]) * (1 + r["fid"]), rel=1e-12)
+    assert "in place of LPIPS" in r["note"] and "biased upward" in r["note"]
 
 
 def test_inception_score_with_a_user_classifier(data, capsys, tmp_path):

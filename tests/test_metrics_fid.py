@@ -7,9 +7,17 @@ import warnings
 import numpy as np
 import pytest
 import scipy.linalg
+from threadpoolctl import threadpool_limits
 
 from brushwork.errors import BrushworkError
 from brushwork.metrics.fid import GaussianStats, fid_from_features, fid_from_stats, frechet_distance, gaussian_stats
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """On a shared, oversubscribed 2-core machine OpenBLAS's spinning threads make these 10-100x slower; results do not depend on it."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _rotation(d: int, rng: np.random.Generator) -> np.ndarray:

@@ -157,10 +157,17 @@ def style_metrics(
         with torch.inference_mode():
             return vgg(x.clamp(0, 1).to(device), layers)
 
+    single = {}  # a single content or style image is run through VGG once
+    for refs in (content_refs, style_refs):
+        if len(out_refs) > 1 and refs[0] is refs[-1]:
+            single[refs[0].name] = acts(refs[0])
+
     sums = [0.0, 0.0, 0.0]
     for o_ref, c_ref, s_ref in tqdm(list(zip(out_refs, content_refs, style_refs)), desc="style", unit="img",
                                     disable=not progress, leave=False):
-        o, c, s = acts(o_ref), acts(c_ref), acts(s_ref)
+        o = acts(o_ref)
+        c = single.get(c_ref.name) or acts(c_ref)
+        s = single.get(s_ref.name) or acts(s_ref)
         sums[0] += content_distance({k: o[k] for k in CONTENT_LAYERS}, c)
         sums[1] += gram_distance({k: o[k] for k in STYLE_LAYERS}, s)
         sums[2] += sliced_wasserstein({k: o[k] for k in STYLE_LAYERS}, s)
