@@ -62,6 +62,11 @@ class Parts:
     device: torch.device
     dist: DistInfo
     joint_d: bool  # real and fake through D in one pass (no batch-coupled layers)
+    amp: bool = False  # bfloat16 autocast for forward passes (CUDA only)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed-precision context for forward passes (a no-op unless ``amp``)."""
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
 
 
 @dataclass
@@ -147,7 +152,8 @@ def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: Di
         data.y = data.y.to(device)
     order = BatchOrder(len(data), t.batch_size, t.seed, rank=dist.rank, world=dist.world)
     coupled = any(isinstance(mod, nn.modules.batchnorm._BatchNorm) or type(mod).__name__ == "MinibatchStd" for mod in D.modules())
-    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled)
+    amp = t.amp and device.type == "cuda"
+    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp)
 
 
 # --------------------------------------------------------------------------- one step
@@ -196,19 +202,20 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
     """One discriminator update on ``real`` and (detached) ``fake``; returns its losses."""
     t = cfg.train
     p.opt_d.zero_grad(set_to_none=True)
-    real_in, fake_in = augment(real, cfg, p), augment(fake.detach(), cfg, p)
-    r, f = discriminate(p, real_in, fake_in, y_real, y_fake)
-    loss = losses.d_loss(t.loss, r, f)
-    out = {"loss_d": loss.item()}
-    if t.loss == "wgan-gp":
-        alpha = _slice(torch.rand(real.shape[0] * p.dist.world, generator=p.gen), p).to(p.device)
-        gp = losses.gradient_penalty(lambda x: p.D(x, y_real), real_in, fake_in, alpha)
-        loss = loss + t.gp_weight * gp
-        out["gp"] = gp.item()
-    if t.r1_gamma > 0:
-        r1 = losses.r1_penalty(lambda x: p.D(x, y_real), real_in)
-        loss = loss + 0.5 * t.r1_gamma * r1
-        out["r1"] = r1.item()
+    with p.autocast():
+        real_in, fake_in = augment(real, cfg, p), augment(fake.detach(), cfg, p)
+        r, f = discriminate(p, real_in, fake_in, y_real, y_fake)
+        loss = losses.d_loss(t.loss, r.float(), f.float())
+        out = {"loss_d": loss.item()}
+        if t.loss == "wgan-gp":
+            alpha = _slice(torch.rand(real.shape[0] * p.dist.world, generator=p.gen), p).to(p.device)
+            gp = losses.gradient_penalty(lambda x: p.D(x, y_real).float(), real_in, fake_in, alpha)
+            loss = loss + t.gp_weight * gp
+            out["gp"] = gp.item()
+        if t.r1_gamma > 0:
+            r1 = losses.r1_penalty(lambda x: p.D(x, y_real).float(), real_in)
+            loss = loss + 0.5 * t.r1_gamma * r1
+            out["r1"] = r1.item()
     loss.backward()
     average_gradients(p.D.parameters(), p.dist)
     p.opt_d.step()
@@ -220,7 +227,8 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
 def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | None) -> dict[str, float]:
     """One generator update through the (just updated, frozen) discriminator."""
     p.D.requires_grad_(False)
-    loss = losses.g_loss(cfg.train.loss, p.D(augment(fake, cfg, p), y_fake))
+    with p.autocast():
+        loss = losses.g_loss(cfg.train.loss, p.D(augment(fake, cfg, p), y_fake).float())
     p.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     p.D.requires_grad_(True)
@@ -238,7 +246,7 @@ def train_step(cfg: GANConfig, p: Parts, pos: Position) -> dict[str, float]:
         real, y_real = real_batch(p, pos)
         z, y_fake = latents(p, t.batch_size)
         last = i == t.n_critic - 1
-        with contextlib.nullcontext() if last else torch.no_grad():
+        with (contextlib.nullcontext() if last else torch.no_grad()), p.autocast():
             fake = p.G(z, y_fake)
         out = d_step(cfg, p, real, y_real, fake, y_fake)
     out.update(g_step(cfg, p, fake, y_fake))
@@ -405,19 +413,19 @@ def train(
     p = build_parts(cfg, data, dev, dist)
     pos = restore(p, ckpt.latest_checkpoint(run_dir)) if resume else Position()
     last_ckpt: Path | None = ckpt.latest_checkpoint(run_dir) if resume else None
+    if cfg.train.amp and dev.type != "cuda":
+        emit("warning", {"message": "train.amp (bfloat16 autocast) applies on CUDA only; training in float32"})
     fid = _fid_hook(cfg, run_dir, dev) if dist.is_main else None
     log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None
     if log is not None and log.note:
         emit("warning", {"message": log.note})
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if (cfg.train.amp and dev.type == "cuda") else contextlib.nullcontext()
     bar = _progress(show_progress and dist.is_main, pos.step, cfg.train.steps)
     metrics: dict[str, Any] = {}
     start_step, t0 = pos.step, time.perf_counter()
     try:
         with StopRequest() as stop:
             while pos.step < cfg.train.steps:
-                with autocast:
-                    out = train_step(cfg, p, pos)
+                out = train_step(cfg, p, pos)
                 pos.step += 1
                 _stop_if_not_finite(pos.step, out, dist, last_ckpt)
                 metrics.update(out)
