@@ -55,7 +55,7 @@ Total {seconds:.0f} s.</p>
 @click.option("--size", type=click.IntRange(32, 2048), default=384, show_default=True, help="Long side of each result in px.")
 @click.option("--contents", default=",".join(CONTENTS[:2]), show_default=True, help=f"Comma-separated, from {', '.join(CONTENTS)}.")
 @click.option("--styles", default=",".join(STYLES), show_default=True, help=f"Comma-separated, from {', '.join(STYLES)}.")
-@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Override iterations per scale (fewer: faster, rougher).")
+@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Iterations per scale (the first scale gets 3x); fewer is faster and rougher.")
 @device_option
 @quiet_option
 @json_option
@@ -73,7 +73,8 @@ def demo(out_dir: Path, size: int, contents: str, styles: str, iterations: int |
         raise BrushworkError(f"unknown demo input(s): {', '.join(bad)}")
     device = resolve_device(device)
     model = load_vgg("vgg16-hed", device=device, progress=not quiet)
-    options = with_overrides(StyleOptions(size=size), iterations=iterations)
+    options = with_overrides(StyleOptions(size=size), iterations=iterations,
+                             initial_iterations=None if iterations is None else 3 * iterations)
     start = time.perf_counter()
     rows = []
     for s_name in style_names:

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh) and run the main job: a gallery of stylised photos in ./brushwork-demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+brushwork demo -o brushwork-demo "$@"
