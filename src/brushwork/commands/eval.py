@@ -37,9 +37,10 @@ def _options(features, weights, batch_size, max_images, samples, seed, device, q
                        max_images=max_images, progress=show_progress(quiet, as_json), samples=samples, seed=seed)
 
 
-def _report(result, as_json: bool, text: str, **extra) -> None:
+def _report(result, as_json: bool, text: str) -> None:
+    """The result dataclass as one JSON object, or ``text`` for people."""
     if as_json:
-        emit_json({**asdict(result), **extra} if not isinstance(result, dict) else {**result, **extra})
+        emit_json(asdict(result))
     else:
         click.echo(text)
 
