@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -143,6 +144,15 @@ def test_inception_score_with_a_user_classifier(data, capsys, tmp_path):
     assert 1.0 <= r["is_mean"] <= 4.0
     assert main(["eval", "is", str(data / "b"), "--features", f"classifier:{path}", "--splits", "1"]) == 0
     assert capsys.readouterr().out.startswith("IS ")
+
+    # a zip of the same images is the same source
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as zf:
+        for p in sorted((data / "b").iterdir()):
+            zf.write(p, f"inner/{p.name}")
+    assert main(["eval", "fid", str(data / "b"), str(tmp_path / "b.zip"), "--features", f"classifier:{path}",
+                 "--allow-singular", "--json"]) == 0
+    r = _json(capsys)
+    assert (r["n_a"], r["n_b"]) == (3, 3) and r["fid"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_bad_inputs_exit_2_with_one_line(data, capsys, tmp_path, monkeypatch):
