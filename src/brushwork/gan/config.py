@@ -152,8 +152,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # PacGAN's plain-GAN baseline and Brushwork's mixture presets (see `brushwork bench mixture`).
     "gan-ring": dict(model=_mixture_model(), data=dict(dataset="ring"), train=_mixture_train()),
     "gan-grid": dict(model=_mixture_model(), data=dict(dataset="grid"), train=_mixture_train()),
-    "pacgan-ring": dict(model=_mixture_model(pack=4), data=dict(dataset="ring"), train=_mixture_train(ema_decay=0.999)),
-    "pacgan-grid": dict(model=_mixture_model(pack=4), data=dict(dataset="grid"), train=_mixture_train(ema_decay=0.999)),
+    "pacgan-ring": dict(model=_mixture_model(pack=4), data=dict(dataset="ring"), train=_mixture_train()),
+    "pacgan-grid": dict(model=_mixture_model(pack=4), data=dict(dataset="grid"), train=_mixture_train()),
 }
 
 
