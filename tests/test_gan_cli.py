@@ -141,3 +141,16 @@ def test_sngan_on_a_folder_with_a_broken_file(tmp_path, capsys):
     assert out["skipped_images"] == 1 and out["step"] == 3
     assert main(["gan", "sample", str(tmp_path / "runs" / "s"), "-n", "4", "-o", str(tmp_path / "g.png"), "--no-ema"]) == 0
     assert main(["gan", "export", str(tmp_path / "runs" / "s"), "-o", str(tmp_path / "g.onnx")]) == 0
+
+
+def test_mixture_run_samples_a_scatter_plot_and_exports(tmp_path, capsys):
+    argv = ["gan", "train", "--preset", "pacgan-ring", "--set", "model.g_hidden=[8]", "--set", "model.d_hidden=[8]", "--set", "data.n_points=400", "--steps", "2", "--threads", "1", "--quiet", "--out", str(tmp_path), "--name", "m"]
+    assert main(argv) == 0
+    assert main(["gan", "sample", str(tmp_path / "m"), "-n", "50", "-o", str(tmp_path / "pts.png")]) == 0
+    with Image.open(tmp_path / "pts.png") as im:
+        assert im.size == (256, 256)
+    assert main(["gan", "interpolate", str(tmp_path / "m"), "-o", str(tmp_path / "x.png")]) == 2
+    _one_error_line(capsys, "needs an image generator")
+    assert main(["gan", "export", str(tmp_path / "m"), "-o", str(tmp_path / "m.onnx")]) == 0
+    assert main(["gan", "sample", str(tmp_path / "m"), "--class", "1", "-o", str(tmp_path / "y.png")]) == 2
+    _one_error_line(capsys, "class-conditional")
