@@ -8,6 +8,8 @@ from ..cli import LazyGroup
 
 BENCHMARKS = {
     "stylize": "brushwork.bench.stylize:command",
+    "mixture": "brushwork.bench.mixture:command",
+    "digits": "brushwork.bench.digits:command",
     "features": "brushwork.bench.features:command",
 }
 
