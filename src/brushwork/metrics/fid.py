@@ -17,10 +17,12 @@ name); pytorch-fid ignores them and files without them still load.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -148,8 +150,21 @@ def trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
     if int(info) != 0:
         factor = torch.from_numpy(_low_rank_factor(a.numpy()))
     m = factor.T @ b @ factor
-    eig = torch.linalg.eigvalsh((m + m.T) / 2)
+    with _one_torch_thread():
+        eig = torch.linalg.eigvalsh((m + m.T) / 2)
     return float(eig.clamp_min(0).sqrt().sum())
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run the symmetric eigensolver on one thread: measured on 2 CPUs, torch's threaded
+    ``eigvalsh`` takes 3.8 s for 2048x2048 (4 s even for 300x300) against 0.48 s on one thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def frechet_distance(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray) -> float:
