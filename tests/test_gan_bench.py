@@ -18,7 +18,7 @@ def test_bench_mixture_layout(capsys):
     for side in ("brushwork", "baseline"):
         assert {"modes", "high_quality", "reverse_kl", "steps_per_second", "modes_stderr"} <= set(out[side])
     assert len(out["per_seed"]) == 2 and out["per_seed"][1]["brushwork"]["seed"] == 1
-    assert out["reference_steps_per_second"] > 0 and out["speedup"] > 0
+    assert out["reference_steps_per_second"] > 0 and out["step_steps_per_second"] > 0 and out["speedup"] > 0
     assert out["paper"]["GAN"]["modes"] == 6.3
 
 

@@ -54,3 +54,32 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
         losses.g_loss(t.loss, D(G(torch.randn(t.batch_size, G.z_dim, device=dev), y), y)).backward()
         opt_g.step()
     return steps / (time.perf_counter() - start)
+
+
+def brushwork_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "cpu", warmup: int = 5) -> float:
+    """Generator steps per second of Brushwork's own step (:func:`brushwork.gan.train.train_step`), no logging."""
+    from ..gan.train import Position, build_parts, train_step
+    from ..training.distributed import DistInfo
+
+    torch.manual_seed(cfg.train.seed)
+    parts = build_parts(cfg, load_data(cfg), torch.device(device), DistInfo())
+    pos = Position()
+    for _ in range(warmup):
+        train_step(cfg, parts, pos)
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(cfg, parts, pos)
+    return steps / (time.perf_counter() - start)
+
+
+def compare_throughput(cfg: GANConfig, steps: int = 200, device: str = "cpu", rounds: int = 2) -> tuple[float, float]:
+    """``(brushwork, reference)`` steps per second, measured alternately ``rounds`` times; best of each.
+
+    Alternating and keeping the best run of each makes the ratio robust to other load on
+    a shared machine (a slow moment hurts one round, not the comparison).
+    """
+    ours, ref = 0.0, 0.0
+    for _ in range(rounds):
+        ours = max(ours, brushwork_steps_per_second(cfg, steps, device))
+        ref = max(ref, reference_steps_per_second(cfg, steps, device))
+    return ours, ref
