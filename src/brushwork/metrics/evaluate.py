@@ -17,8 +17,8 @@ import torch
 from ..errors import BrushworkError
 from .extract import FeatureSet, extract_source
 from .features import FeatureExtractor, load_features
-from .gan_source import gan_run_features, is_gan_run
 from .fid import FIDResult, GaussianStats, fid_from_stats, gaussian_stats
+from .gan_source import gan_run_features, is_gan_run
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kid
 from .prdc import PRDCResult, prdc

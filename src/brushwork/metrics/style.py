@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..data.files import SkipCounter, decode
+from ..data.files import decode
 from ..errors import BrushworkError
 from .extract import source_refs
 
