@@ -41,7 +41,7 @@ def _overrides(sets: tuple[str, ...], steps: int | None, batch_size: int | None,
 
 
 def _resume_config(run: str, overrides: list[dict[str, Any]]):
-    from ..gan.config import _merge, config_from_dict
+    from ..gan.config import merge_dicts, config_from_dict
     from ..training.checkpoint import latest_checkpoint, load_checkpoint
     from ..training.runs import read_run
 
@@ -55,7 +55,7 @@ def _resume_config(run: str, overrides: list[dict[str, Any]]):
             bad = [k for k in values if section != "train" or k not in RESUME_CHANGEABLE]
             if bad:
                 raise BrushworkError(f"cannot change {section}.{bad[0]} when resuming (only train.{', train.'.join(sorted(RESUME_CHANGEABLE))})")
-        data = _merge(data, o)
+        data = merge_dicts(data, o)
     return config_from_dict(data)
 
 

@@ -279,11 +279,12 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def merge_dicts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: ``update``'s values replace ``base``'s, nested dicts merged key by key (copies)."""
     out = copy.deepcopy(base)
     for k, v in update.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+            out[k] = merge_dicts(out[k], v)
         else:
             out[k] = v
     return out
@@ -324,9 +325,9 @@ def resolve_config(*, preset: str | None = None, file: str | os.PathLike | None 
         if not isinstance(base_preset, str):
             raise BrushworkError("config: preset must be a string")
         data = preset_dict(base_preset)
-    data = _merge(data, file_data)
+    data = merge_dicts(data, file_data)
     if file and "name" not in file_data:
         data["name"] = Path(file).stem
     for o in overrides:
-        data = _merge(data, o)
+        data = merge_dicts(data, o)
     return config_from_dict(data)
