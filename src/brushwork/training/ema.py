@@ -15,6 +15,9 @@ class EMA:
 
     Before ``start`` updates, :meth:`update` copies the weights (warm-up). ``shadow`` is an
     ordinary module: save it with ``state_dict()`` and restore it with ``load_state_dict``.
+
+    Caveat: with batch norm, the copied running statistics belong to the live weights, not the
+    averaged ones; keep ``decay`` short relative to the run (or use a model without BN).
     """
 
     def __init__(self, model: nn.Module, decay: float = 0.999, start: int = 0) -> None:
