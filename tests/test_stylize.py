@@ -13,7 +13,7 @@ from PIL import Image
 import brushwork
 from brushwork.cli import main
 from brushwork.style.color import rgb_to_yiq
-from brushwork.style.optimize import StyleOptions, scale_sizes
+from brushwork.style.optimize import StyleOptions, iteration_schedule, scale_sizes
 
 from conftest import needs_hed
 
@@ -49,8 +49,9 @@ def test_cli_writes_output_and_json(images, tmp_path, capsys):
     report = json.loads(stdout)
     assert set(report) == {"output", "size", "method", "backbone", "seconds", "iterations", "losses"}
     assert report["size"] == [40, 30] and Image.open(out).size == (40, 30)
-    n_scales = len(scale_sizes((48, 64), 40, 24))
-    assert report["iterations"] == 12 + 4 * (n_scales - 1)
+    sizes = scale_sizes((48, 64), 40, 24)
+    assert sizes[0] == (18, 24) and sizes[-1] == (30, 40)
+    assert report["iterations"] == sum(iteration_schedule(sizes, StyleOptions(initial_iterations=12, iterations=4)))
     assert set(report["losses"]) == {"content", "style", "tv"} and report["backbone"] == "vgg16-hed"
 
 

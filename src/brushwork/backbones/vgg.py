@@ -75,6 +75,20 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
+    def set_padding(self, mode: str) -> "VGGFeatures":
+        """Padding of every convolution: ``"zeros"`` (as trained) or ``"replicate"``.
+
+        Replicate padding keeps the image border from looking like a black frame
+        to the network, which otherwise paints dark seams along the edges of an
+        optimised image. Returns self.
+        """
+        if mode not in ("zeros", "replicate", "reflect"):
+            raise BrushworkError(f"padding must be zeros, replicate or reflect, not {mode!r}")
+        for m in self.features:
+            if isinstance(m, nn.Conv2d):
+                m.padding_mode = mode
+        return self
+
     def channels(self, layer: str) -> int:
         """Number of channels of the named layer (``relu3_1`` -> 256)."""
         return _CHANNELS[int(layer[4]) - 1]

@@ -120,7 +120,7 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
     """
     from ..backbones.vgg import load_vgg
     from ..imageio import save_image
-    from ..style.optimize import StyleOptions, scale_sizes, stylize_tensors
+    from ..style.optimize import StyleOptions, iteration_schedule, scale_sizes, stylize_tensors
 
     device = resolve_device(device)
     model = load_vgg("vgg16-hed", device=device, progress=False)
@@ -140,8 +140,9 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
         default_loss = float(score(result.image.to(device)[None]))
         reference_loss = float(score(reference[None]))
     sizes = scale_sizes(tuple(content.shape[-2:]), size, options.min_size)
-    counts = [options.initial_iterations] + [options.iterations] * (len(sizes) - 1)
-    default_flop = sum(n * vgg_gflop_per_iteration(model, hw) for hw, n in zip(sizes, counts))
+    counts = iteration_schedule(sizes, options)
+    deepest = max((*options.style_layers, *options.content_layers), key=model.names.index)
+    default_flop = sum(n * vgg_gflop_per_iteration(model, hw, deepest) for hw, n in zip(sizes, counts))
     reference_flop = reference_iterations * vgg_gflop_per_iteration(model, tuple(content.shape[-2:]))
     report = {
         "default": {"seconds": round(default_s, 2), "iterations": result.iterations, "loss": round(default_loss, 5),

@@ -65,7 +65,7 @@ class _Reporter:
 @click.argument("styles", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="Output image (or folder when CONTENT is a folder).")
 @click.option("--size", type=int, default=_D.size, show_default=True, help="Long side of the output in px.")
-@click.option("--iterations", type=int, default=_D.iterations, show_default=True, help="Iterations at each scale after the first.")
+@click.option("--iterations", type=int, default=_D.iterations, show_default=True, help="Iterations at full size (smaller scales get proportionally more).")
 @click.option("--initial-iterations", type=int, default=_D.initial_iterations, show_default=True, help="Iterations at the first (smallest) scale.")
 @click.option("--min-size", type=int, default=_D.min_size, show_default=True, help="Long side of the first scale in px.")
 @click.option("--style-weights", help="Blend weights of the style images, e.g. 0.7,0.3.")

@@ -101,7 +101,7 @@ class SlicedWassersteinStyleLoss(nn.Module):
         mask: torch.Tensor | None = None,
         n_projections: int | None = None,
         seed: int = 0,
-        max_positions: int = 8192,
+        max_positions: int = 4096,
     ) -> None:
         super().__init__()
         self.generator = torch.Generator().manual_seed(seed)

@@ -34,7 +34,9 @@ class StyleOptions:
 
     Attributes:
         size: long side of the output in pixels.
-        iterations: optimiser steps at each scale after the first.
+        iterations: optimiser steps at the full-size scale; each smaller scale after
+            the first gets more in proportion to its smaller side (so every scale
+            costs about the same and total work grows only linearly with size).
         initial_iterations: steps at the first (smallest) scale.
         min_size: long side of the first scale in pixels (no smaller than 64).
         content_weight: weight of the content loss.
@@ -54,17 +56,17 @@ class StyleOptions:
     """
 
     size: int = 512
-    iterations: int = 60
-    initial_iterations: int = 200
+    iterations: int = 20
+    initial_iterations: int = 150
     min_size: int = 128
     content_weight: float = 0.1
     style_weight: float = 1.0
     style_blend: tuple[float, ...] | None = None
     tv_weight: float = 2.0
     style_loss: str = "wasserstein"
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     style_layer_weights: tuple[float, ...] | None = None
-    content_layers: tuple[str, ...] = ("relu4_2",)
+    content_layers: tuple[str, ...] = ("relu4_1",)
     optimizer: str = "adam"
     lr: float = 0.02
     ema_decay: float = 0.9
@@ -130,13 +132,19 @@ def scale_sizes(content_hw: tuple[int, int], size: int, min_size: int) -> list[t
     """``(H, W)`` of each scale: long side from ``min_size`` to ``size`` in steps of sqrt 2."""
     h, w = content_hw
     longs = [size]
-    while longs[-1] / math.sqrt(2) >= min_size * 1.05:
+    while longs[-1] / math.sqrt(2) >= min_size * 0.95:
         longs.append(round(longs[-1] / math.sqrt(2)))
     out = []
     for long in reversed(longs):
         s = long / max(h, w)
         out.append((max(16, round(h * s)), max(16, round(w * s))))
     return out
+
+
+def iteration_schedule(sizes: list[tuple[int, int]], opts: StyleOptions) -> list[int]:
+    """Iterations per scale: ``initial_iterations`` first, then ``iterations * size / long side``."""
+    later = [max(1, round(opts.iterations * max(sizes[-1]) / max(hw))) if opts.iterations else 0 for hw in sizes[1:]]
+    return [opts.initial_iterations] + later
 
 
 class _Objective:
@@ -265,7 +273,8 @@ def stylize_tensors(
     """Stylise ``content`` with ``styles``, all ``(3, H, W)`` in [0, 1] on the model's device.
 
     Args:
-        model: VGG feature extractor (see :func:`brushwork.backbones.vgg.load_vgg`).
+        model: VGG feature extractor (see :func:`brushwork.backbones.vgg.load_vgg`);
+            it is switched to replicate padding, which avoids dark seams at the borders.
         content: the photo; the output keeps its aspect ratio, long side ``options.size``.
         styles: one or more style images (any sizes).
         options: see :class:`StyleOptions`.
@@ -274,6 +283,7 @@ def stylize_tensors(
         callback: receives a :class:`StyleProgress` after every iteration.
     """
     opts = options.validate()
+    model.set_padding("replicate")
     if not styles:
         raise BrushworkError("give at least one style image")
     if mask is not None:
@@ -291,7 +301,7 @@ def stylize_tensors(
     generator = torch.Generator().manual_seed(opts.seed)
     torch.manual_seed(opts.seed)
     sizes = scale_sizes(tuple(content.shape[-2:]), opts.size, max(opts.min_size, 16))
-    counts = [opts.initial_iterations] + [opts.iterations] * (len(sizes) - 1)
+    counts = iteration_schedule(sizes, opts)
     total_steps, done = sum(counts), 0
     image: torch.Tensor | None = None
     objective: _Objective | None = None
