@@ -50,7 +50,7 @@ def test_cli_writes_output_and_json(images, tmp_path, capsys):
     assert set(report) == {"output", "size", "method", "backbone", "seconds", "iterations", "losses"}
     assert report["size"] == [40, 30] and Image.open(out).size == (40, 30)
     sizes = scale_sizes((48, 64), 40, 24)
-    assert sizes[0] == (18, 24) and sizes[-1] == (30, 40)
+    assert sizes == [(21, 28), (30, 40)]
     assert report["iterations"] == sum(iteration_schedule(sizes, StyleOptions(initial_iterations=12, iterations=4)))
     assert set(report["losses"]) == {"content", "style", "tv"} and report["backbone"] == "vgg16-hed"
 
@@ -61,7 +61,7 @@ def test_output_moves_towards_the_style(images):
     from brushwork.imageio import load_image, resize
     from brushwork.style.losses import ContentLoss, GramStyleLoss
 
-    options = StyleOptions(size=48, min_size=32, initial_iterations=40, iterations=20)
+    options = StyleOptions(size=48, min_size=32, initial_iterations=150, iterations=60, tv_weight=0.0)
     result = stylize_images(images["content"], [images["style"]], options).result.image
     model = load_vgg("vgg16-hed")
     content = resize(load_image(images["content"]).rgb, tuple(result.shape[-2:]))
@@ -69,11 +69,15 @@ def test_output_moves_towards_the_style(images):
     layers = ["relu1_1", "relu2_1", "relu3_1"]
     with torch.no_grad():
         s_feats = model(style[None], layers)
-        c_feats, r_feats = model(content[None], layers + ["relu4_2"]), model(result[None], layers + ["relu4_2"])
+        c_feats, r_feats = model(content[None], layers + ["relu4_1"]), model(result[None], layers + ["relu4_1"])
     style_before = sum(float(GramStyleLoss([s_feats[k]], [1.0])(c_feats[k])) for k in layers)
     style_after = sum(float(GramStyleLoss([s_feats[k]], [1.0])(r_feats[k])) for k in layers)
     assert style_after < 0.6 * style_before
-    assert float(ContentLoss(c_feats["relu4_2"])(r_feats["relu4_2"])) < 1.0  # structure kept
+    content_loss = ContentLoss(c_feats["relu4_1"])
+    with torch.no_grad():
+        style_as_output = model(resize(style, tuple(result.shape[-2:]))[None], ["relu4_1"])["relu4_1"]
+    # bounded: the result keeps far more of the content than the style image itself has
+    assert float(content_loss(r_feats["relu4_1"])) < 0.7 * float(content_loss(style_as_output))
     assert not torch.equal(result, content)
 
 
@@ -84,6 +88,16 @@ def test_api_accepts_paths_pil_and_tensors(images):
     assert isinstance(out, Image.Image) and out.size == (32, 24) and out.mode == "RGB"
     with pytest.raises(brushwork.BrushworkError, match="unknown option"):
         brushwork.stylize(images["content"], images["style"], sizee=32)
+
+
+def test_same_seed_same_image(images):
+    from brushwork.api import stylize_images
+
+    options = StyleOptions(size=32, min_size=24, initial_iterations=4, iterations=2, init="noise", seed=7)
+    a = stylize_images(images["content"], [images["style"]], options).result.image
+    b = stylize_images(images["content"], [images["style"]], options).result.image
+    c = stylize_images(images["content"], [images["style"]], StyleOptions(**{**options.__dict__, "seed": 8})).result.image
+    assert torch.equal(a, b) and not torch.equal(a, c)
 
 
 def test_folder_in_folder_out_and_save_every(images, tmp_path, capsys):
@@ -161,7 +175,7 @@ def test_bad_input_is_one_line_exit_2_and_no_output(images, tmp_path, capsys):
         out = tmp_path / "out.png"
         if "-o" not in args:
             args = [*args, "-o", out]
-        code, stdout, err = _run(["stylize", *args, "--size", "32", "--initial-iterations", "2", "--iterations", "1", "--quiet"], capsys)
+        code, stdout, err = _run(["stylize", "--size", "32", "--initial-iterations", "2", "--iterations", "1", "--quiet", *args], capsys)
         lines = [ln for ln in err.splitlines() if ln.strip()]
         assert code == 2, (label, err)
         assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in err, (label, err)

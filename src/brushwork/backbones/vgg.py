@@ -107,7 +107,7 @@ class VGGFeatures(nn.Module):
         wanted = set(layers)
         last = max(self.names.index(name) for name in layers)
         out: dict[str, torch.Tensor] = {}
-        h = self.normalize(x)
+        h = self.normalize(x).contiguous(memory_format=torch.channels_last)  # about 2x faster convs on CPU
         for i, (name, module) in enumerate(zip(self.names, self.features)):
             h = module(h)
             if name in wanted:

@@ -48,7 +48,7 @@ def gram_objective(model, content: torch.Tensor, style: torch.Tensor, content_we
 def reference_stylize(model, content: torch.Tensor, style: torch.Tensor, iterations: int = 300) -> torch.Tensor:
     """Single-scale Gram + L-BFGS Gatys at the content's size; returns ``(3, H, W)``."""
     loss_fn = gram_objective(model, content, style)
-    x = content.clone()[None].contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    x = content.clone()[None].contiguous().requires_grad_(True)
     optim = torch.optim.LBFGS([x], max_iter=iterations, max_eval=int(iterations * 1.25), history_size=50,
                               tolerance_grad=0.0, tolerance_change=0.0)
 

@@ -72,7 +72,7 @@ class _Reporter:
 @click.option("--content-weight", type=float, default=_D.content_weight, show_default=True)
 @click.option("--style-weight", type=float, default=_D.style_weight, show_default=True)
 @click.option("--tv-weight", type=float, default=_D.tv_weight, show_default=True)
-@click.option("--style-loss", type=click.Choice(["wasserstein", "gram"]), default=_D.style_loss, show_default=True)
+@click.option("--style-loss", type=click.Choice(["gram", "wasserstein"]), default=_D.style_loss, show_default=True)
 @click.option("--style-layer-weights", help="Weights of relu1_1,relu2_1,relu3_1,relu4_1,relu5_1.")
 @click.option("--style-scale", type=float, default=_D.style_scale, show_default=True, help="Style image size relative to the output.")
 @click.option("--preserve-color", type=click.Choice(["none", "luminance", "histogram"]), default=_D.preserve_color, show_default=True)
@@ -100,8 +100,8 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
             quiet: bool, as_json: bool) -> None:
     """Paint CONTENT (an image or a folder of images) in the style of STYLE(s).
 
-    Multi-scale optimisation from about 128 px up to --size, with a sliced
-    Wasserstein (default) or Gram style loss on VGG features.
+    Multi-scale optimisation from about 128 px up to --size, with a Gram
+    (default) or sliced-Wasserstein style loss on VGG features.
     """
     import time
 

@@ -43,7 +43,7 @@ class StyleOptions:
         style_weight: overall weight of the style loss.
         style_blend: blend weights of several style images (normalised to sum 1).
         tv_weight: weight of the total-variation loss.
-        style_loss: ``"wasserstein"`` (sliced Wasserstein-2) or ``"gram"``.
+        style_loss: ``"gram"`` (Gatys) or ``"wasserstein"`` (sliced Wasserstein-2).
         style_layers / style_layer_weights: VGG layers matched for style and their weights.
         content_layers: VGG layers matched for content.
         optimizer: ``"adam"`` or ``"lbfgs"``.
@@ -56,14 +56,14 @@ class StyleOptions:
     """
 
     size: int = 512
-    iterations: int = 20
-    initial_iterations: int = 150
+    iterations: int = 16
+    initial_iterations: int = 120
     min_size: int = 128
-    content_weight: float = 0.1
+    content_weight: float = 0.2
     style_weight: float = 1.0
     style_blend: tuple[float, ...] | None = None
     tv_weight: float = 2.0
-    style_loss: str = "wasserstein"
+    style_loss: str = "gram"
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     style_layer_weights: tuple[float, ...] | None = None
     content_layers: tuple[str, ...] = ("relu4_1",)
@@ -230,7 +230,7 @@ class _Averager:
 
 def _run_scale(objective: _Objective, image: torch.Tensor, n_iter: int, opts: StyleOptions,
                report: Callable[[int, dict[str, float], Callable[[], torch.Tensor]], None]) -> torch.Tensor:
-    x = image.detach().clone()[None].contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    x = image.detach().clone()[None].contiguous().requires_grad_(True)
     avg = _Averager(opts.ema_decay, x.detach())
     if opts.optimizer == "adam":
         optim = torch.optim.Adam([x], lr=opts.lr)
@@ -324,7 +324,7 @@ def stylize_tensors(
         done += n_iter
     assert image is not None and objective is not None
     with torch.no_grad():
-        _, losses = objective(image[None].contiguous(memory_format=torch.channels_last))
+        _, losses = objective(image[None])
     if opts.preserve_color == "luminance":
         image = transfer_luminance(image, resize(content, tuple(image.shape[-2:])))
     return StyleResult(image.clamp(0, 1).cpu(), losses, total_steps, time.perf_counter() - start, [(w, h) for h, w in sizes])
