@@ -61,13 +61,19 @@ class FeatureExtractor:
     dim: int
     input_size: int
     has_logits: bool = False
+    antialias: bool = False
     device: torch.device = torch.device("cpu")
 
     def prepare(self, image: torch.Tensor) -> torch.Tensor:
-        """One image ``(3, H, W)`` in [0, 1] -> ``(3, S, S)`` with ``S = input_size`` (bilinear)."""
+        """One image ``(3, H, W)`` in [0, 1] -> ``(3, S, S)`` with ``S = input_size``.
+
+        Bilinear, as pytorch-fid resizes for Inception; extractors with
+        ``antialias = True`` low-pass first, which matters when they shrink a lot.
+        """
         if image.shape[-2:] == (self.input_size, self.input_size):
             return image
-        return F.interpolate(image[None], size=(self.input_size,) * 2, mode="bilinear", align_corners=False)[0]
+        return F.interpolate(image[None], size=(self.input_size,) * 2, mode="bilinear", align_corners=False,
+                             antialias=self.antialias)[0].clamp(0, 1)
 
     def _run(self, x: torch.Tensor) -> FeatureBatch:
         raise NotImplementedError
@@ -102,17 +108,12 @@ class VGGExtractor(FeatureExtractor):
     """Spatial means of VGG activations divided by fixed per-layer scales, concatenated; 224 px antialiased input."""
 
     input_size = 224
+    antialias = True
 
     def __init__(self, model, name: str, layers: dict[str, float] = VGG_LAYERS) -> None:
         self.model, self.name, self.layers = model, name, dict(layers)
         self.dim = sum(model.channels(layer) for layer in self.layers)
         self.device = next(model.parameters()).device
-
-    def prepare(self, image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-2:] == (self.input_size, self.input_size):
-            return image
-        return F.interpolate(image[None], size=(self.input_size,) * 2, mode="bilinear", align_corners=False,
-                             antialias=True)[0].clamp(0, 1)
 
     def _run(self, x: torch.Tensor) -> FeatureBatch:
         acts = self.model(x.contiguous(memory_format=torch.channels_last), tuple(self.layers))
@@ -123,18 +124,13 @@ class ClassifierExtractor(FeatureExtractor):
     """A user's :class:`~brushwork.metrics.classifier.SmallClassifier`: penultimate features and logits."""
 
     has_logits = True
+    antialias = True
 
     def __init__(self, model, name: str) -> None:
         self.model, self.name = model, name
         self.dim = model.config.channels[-1]
         self.input_size = model.config.image_size
         self.device = next(model.parameters()).device
-
-    def prepare(self, image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-2:] == (self.input_size, self.input_size):
-            return image
-        return F.interpolate(image[None], size=(self.input_size,) * 2, mode="bilinear", align_corners=False,
-                             antialias=True)[0].clamp(0, 1)
 
     def _run(self, x: torch.Tensor) -> FeatureBatch:
         feats = self.model.features(x)
