@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+# One torch thread for the whole session: tiny tensors gain nothing from two, and on a shared
+# 2-core machine OpenMP oversubscription stalls them (measured about 4x slower with the default).
+torch.set_num_threads(1)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 needs_hed = pytest.mark.skipif(

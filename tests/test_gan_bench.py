@@ -8,7 +8,6 @@ import torch
 
 from brushwork.cli import main
 
-torch.set_num_threads(1)
 
 
 def test_bench_mixture_layout(capsys):

@@ -11,7 +11,6 @@ from PIL import Image
 
 from brushwork.cli import main
 
-torch.set_num_threads(1)
 
 TINY = ["--set", "model.g_width=4", "--set", "model.d_width=4", "--set", "model.z_dim=8", "--set", "data.img_size=8", "--batch-size", "8", "--threads", "1", "--quiet"]
 

@@ -22,7 +22,6 @@ from safetensors.torch import load_file
 from brushwork.cli import main
 from brushwork.training.checkpoint import latest_checkpoint
 
-torch.set_num_threads(1)
 
 CASES = {
     "mlp-digits-augment-ema-conditional": ["--preset", "mlp-digits", "--set", "model.g_hidden=[16,16]", "--set", "model.d_hidden=[16]", "--set", "model.conditional=true", "--set", "data.img_size=8", "--set", "train.augment=translation,cutout,color", "--set", "train.ema_decay=0.8", "--set", "train.n_critic=2", "--batch-size", "16", "--steps", "5"],

