@@ -11,6 +11,7 @@ from PIL import Image
 
 from .errors import BrushworkError
 from .imageio import DEFAULT_MAX_PIXELS, load_image, to_pil
+from .backbones.vgg import VGGFeatures, load_vgg
 from .style.optimize import StyleOptions, StyleProgress, StyleResult, stylize_tensors, with_overrides
 
 ImageLike = Union[str, os.PathLike, bytes, Image.Image, torch.Tensor]
@@ -62,15 +63,19 @@ def stylize_images(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     callback: Callable[[StyleProgress], None] | None = None,
     progress: bool = False,
+    model: VGGFeatures | None = None,
 ) -> Stylized:
-    """Load the inputs, the backbone, and run :func:`~brushwork.style.optimize.stylize_tensors`."""
-    from .backbones.vgg import load_vgg
+    """Load the inputs and the backbone, and run :func:`~brushwork.style.optimize.stylize_tensors`.
 
+    Pass ``model`` (from :func:`~brushwork.backbones.vgg.load_vgg`) to reuse one
+    backbone over many images; ``backbone``, ``weights`` and ``pooling`` are then unused.
+    """
     options.validate()
     content_rgb, alpha = _as_rgb(content, max_pixels, keep_alpha)
     style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
     mask_t = None if mask is None else _as_mask(mask, max_pixels)
-    model = load_vgg(backbone, weights, pooling=pooling, device=device, progress=progress)
+    if model is None:
+        model = load_vgg(backbone, weights, pooling=pooling, device=device, progress=progress)
     result = stylize_tensors(
         model,
         content_rgb.to(device),

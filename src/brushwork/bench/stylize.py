@@ -98,9 +98,9 @@ def conv_gflops(device: str) -> float:
 def _inputs(size: int, device: str):
     from ..imageio import resize_long_side
     from ..style.procedural import brush_strokes, to_tensor
-    from ..commands.demo import _content
+    from ..data.bundled import bundled_photo
 
-    content = resize_long_side(_content("astronaut"), size).to(device)
+    content = resize_long_side(bundled_photo("astronaut"), size).to(device)
     style = to_tensor(brush_strokes(size, "night", seed=0)).to(device)
     return content, style
 

@@ -10,20 +10,10 @@ import click
 
 from ..fsutil import atomic_write_text
 from ..imageio import save_image
+from ..data.bundled import PHOTOS as CONTENTS, bundled_photo
 from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
 
-CONTENTS = ("astronaut", "chelsea", "coffee")
 STYLES = ("night", "ember")
-
-
-def _content(name: str):
-    """A scikit-image bundled photo as ``(3, H, W)`` floats (offline, no download)."""
-    import numpy as np
-    import skimage.data
-    import torch
-
-    arr = getattr(skimage.data, name)()
-    return torch.from_numpy(np.asarray(arr[..., :3], dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
 
 
 def _page(rows: list[dict], seconds: float) -> str:
@@ -65,6 +55,7 @@ def demo(out_dir: Path, size: int, contents: str, styles: str, iterations: int |
     from ..errors import BrushworkError
     from ..style.optimize import StyleOptions, stylize_tensors, with_overrides
     from ..style.procedural import brush_strokes, to_tensor
+    from .stylize import _Reporter
 
     content_names = [c for c in contents.split(",") if c]
     style_names = [s for s in styles.split(",") if s]
@@ -81,19 +72,15 @@ def demo(out_dir: Path, size: int, contents: str, styles: str, iterations: int |
         style_img = brush_strokes(512, s_name, seed=STYLES.index(s_name))
         save_image(to_tensor(style_img), out_dir / f"style_{s_name}.png")
         for c_name in content_names:
-            content = _content(c_name)
+            content = bundled_photo(c_name)
             save_image(content, out_dir / f"content_{c_name}.png")
             t = time.perf_counter()
-            bar = None
-            if show_progress(quiet, as_json):
-                from tqdm import tqdm
-
-                bar = tqdm(desc=f"{c_name} x {s_name}", unit="it", leave=False)
-            result = stylize_tensors(model, content.to(device), [to_tensor(style_img).to(device)], options,
-                                     callback=(lambda p: (bar.__setattr__("total", p.steps), bar.update(1))) if bar else None)
-            if bar:
-                bar.close()
             name = f"result_{c_name}_{s_name}.png"
+            reporter = _Reporter(show_progress(quiet, as_json), 0, out_dir / name, f"{c_name} x {s_name}")
+            try:
+                result = stylize_tensors(model, content.to(device), [to_tensor(style_img).to(device)], options, callback=reporter)
+            finally:
+                reporter.close()
             save_image(result.image, out_dir / name)
             rows.append({"content": f"content_{c_name}.png", "style": f"style_{s_name}.png", "result": name,
                          "content_name": c_name, "style_name": s_name, "seconds": round(time.perf_counter() - t, 2)})

@@ -106,6 +106,8 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
     import time
 
     from ..api import stylize_images
+    from ..backbones.vgg import load_vgg
+    from ..imageio import load_image
 
     options = StyleOptions(
         size=size, iterations=iterations, initial_iterations=initial_iterations, min_size=min_size,
@@ -120,14 +122,15 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
         raise BrushworkError(f"{content}: no such file or folder")
     device = resolve_device(device)
     pairs = _output_paths(content, output)
+    style_images = [load_image(s, max_pixels=max_pixels).rgb for s in styles]  # decoded once for every content
+    model = load_vgg(backbone, weights, pooling=pooling, device=device, progress=not quiet)
     reports = []
     for src, dst in pairs:
         reporter = _Reporter(show_progress(quiet, as_json), save_every, dst, src.name)
         start = time.perf_counter()
         try:
-            out = stylize_images(src, list(styles), options, mask=mask, backbone=backbone, weights=weights,
-                                 pooling=pooling, device=device, keep_alpha=keep_alpha, max_pixels=max_pixels,
-                                 callback=reporter, progress=not quiet)
+            out = stylize_images(src, style_images, options, mask=mask, model=model, device=device,
+                                 keep_alpha=keep_alpha, max_pixels=max_pixels, callback=reporter)
         finally:
             reporter.close()
         save_image(out.result.image, dst, quality=quality, bit_depth=int(bit_depth), alpha=out.alpha)
