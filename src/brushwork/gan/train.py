@@ -11,15 +11,10 @@ and ``torchrun`` data-parallel training match one process with the same global b
 from __future__ import annotations
 
 import contextlib
-import math
-import random
-import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -28,24 +23,17 @@ from ..errors import BrushworkError
 from ..imagegrid import save_grid, scatter_image
 from ..imageio import save_image
 from ..training import checkpoint as ckpt
-from ..training.distributed import DistInfo, all_ranks_ok, average_gradients
+from ..training.distributed import DistInfo, average_gradients
 from ..training.ema import EMA
-from ..training.guard import check_finite
+from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers catch it from here)
+from ..training.loop import Callback, LoopSpec, default_callback, every, run_steps, seed_everything
 from ..training.metrics_log import MetricsLog
-from ..training.signals import StopRequest
 from . import losses
 from .augment import diff_augment
 from .config import GANConfig
 from .diagnostics import COLLAPSE_THRESHOLD, diversity
 from .mixture import EVAL_SAMPLES, mixture_scores
 from .models import Discriminator, Generator, build_discriminator, build_generator
-
-Callback = Callable[[str, dict[str, Any]], None]
-
-
-class Interrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C / SIGTERM after writing a checkpoint."""
-
 
 @dataclass
 class Parts:
@@ -90,13 +78,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- set-up
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) global RNGs."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def load_data(cfg: GANConfig) -> TensorData:
@@ -267,21 +248,17 @@ def set_learning_rates(cfg: GANConfig, p: Parts, step: int) -> None:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def checkpoint_tensors(p: Parts) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Flatten models, optimisers, EMA and RNGs into ``(tensors, json state)``."""
-    tensors = {**ckpt.prefixed("G", p.G.state_dict()), **ckpt.prefixed("D", p.D.state_dict())}
+def _state_objects(p: Parts) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], dict[str, torch.Generator]]:
+    """The models, optimisers and generators a checkpoint holds, by name."""
+    modules: dict[str, nn.Module] = {"G": p.G, "D": p.D}
     if p.ema is not None:
-        tensors.update(ckpt.prefixed("G_ema", p.ema.shadow.state_dict()))
-    tg, mg = ckpt.optimizer_to_flat(p.opt_g, "opt_g")
-    td, md = ckpt.optimizer_to_flat(p.opt_d, "opt_d")
-    tr, mr = ckpt.rng_to_flat({"train": p.gen})
-    tensors.update({**tg, **td, **tr})
-    return tensors, {"optim": {"opt_g": mg, "opt_d": md}, "rng": mr}
+        modules["G_ema"] = p.ema.shadow
+    return modules, {"opt_g": p.opt_g, "opt_d": p.opt_d}, {"train": p.gen}
 
 
 def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
     """Write a checkpoint for ``pos`` (rank 0 only writes; callers check)."""
-    tensors, state = checkpoint_tensors(p)
+    tensors, state = ckpt.pack_state(*_state_objects(p))
     state.update(
         batches=pos.batches,
         config=cfg.to_dict(),
@@ -295,19 +272,8 @@ def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[s
 
 def restore(p: Parts, json_path: Path) -> Position:
     """Load a checkpoint into ``p``; returns the position it was taken at."""
-    tensors, state = ckpt.load_checkpoint(json_path)
-    try:
-        p.G.load_state_dict(ckpt.unprefixed("G", tensors))
-        p.D.load_state_dict(ckpt.unprefixed("D", tensors))
-        if p.ema is not None:
-            p.ema.shadow.load_state_dict(ckpt.unprefixed("G_ema", tensors))
-        ckpt.optimizer_from_flat(p.opt_g, tensors, state["optim"]["opt_g"], "opt_g")
-        ckpt.optimizer_from_flat(p.opt_d, tensors, state["optim"]["opt_d"], "opt_d")
-        ckpt.rng_from_flat(tensors, state["rng"], {"train": p.gen})
-        return Position(int(state["step"]), int(state["batches"]))
-    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BrushworkError(f"{json_path}: checkpoint does not fit this run's models ({first[:200]})") from None
+    state = ckpt.unpack_state(json_path, *_state_objects(p))
+    return Position(int(state["step"]), int(state["batches"]))
 
 
 # --------------------------------------------------------------------------- samples and diagnostics
@@ -369,10 +335,6 @@ def diagnose(cfg: GANConfig, p: Parts) -> dict[str, float | int | None]:
 # --------------------------------------------------------------------------- the loop
 
 
-def _every(step: int, n: int) -> bool:
-    return step % n == 0
-
-
 def train(
     cfg: GANConfig,
     run_dir: str | Path,
@@ -405,66 +367,45 @@ def train(
     dist = dist or DistInfo()
     run_dir = Path(run_dir)
     dev = torch.device(device)
-    emit = callback or _default_callback
+    emit = callback or default_callback
     if not resume and ckpt.list_checkpoints(run_dir):
         raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     p = build_parts(cfg, data, dev, dist)
-    pos = restore(p, ckpt.latest_checkpoint(run_dir)) if resume else Position()
-    last_ckpt: Path | None = ckpt.latest_checkpoint(run_dir) if resume else None
+    last_ckpt = ckpt.latest_checkpoint(run_dir) if resume else None
+    pos = restore(p, last_ckpt) if last_ckpt is not None else Position()
     if cfg.train.amp and dev.type != "cuda":
         emit("warning", {"message": "train.amp (bfloat16 autocast) applies on CUDA only; training in float32"})
     fid = _fid_hook(cfg, run_dir, dev) if dist.is_main else None
     log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None
     if log is not None and log.note:
         emit("warning", {"message": log.note})
-    bar = _progress(show_progress and dist.is_main, pos.step, cfg.train.steps)
-    metrics: dict[str, Any] = {}
-    start_step, t0 = pos.step, time.perf_counter()
+
+    def step(_: int) -> dict[str, float]:
+        out = train_step(cfg, p, pos)
+        pos.step += 1
+        return out
+
+    def checkpoint(_: int, metrics: dict[str, Any]) -> Path:
+        path = save(cfg, p, pos, run_dir, metrics)
+        emit("checkpoint", {"path": str(path), "step": pos.step})
+        return path
+
+    spec = LoopSpec(
+        step=step,
+        save=checkpoint,
+        periodic=lambda _, out: _periodic(cfg, p, pos, out, run_dir, log, emit, fid),
+        total_steps=cfg.train.steps,
+        ckpt_every=cfg.train.ckpt_every,
+        desc="gan train",
+    )
     try:
-        with StopRequest() as stop:
-            while pos.step < cfg.train.steps:
-                out = train_step(cfg, p, pos)
-                pos.step += 1
-                _stop_if_not_finite(pos.step, out, dist, last_ckpt)
-                metrics.update(out)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in out.items()}, refresh=False)
-                if dist.is_main:
-                    metrics.update(_periodic(cfg, p, pos, out, run_dir, log, emit, fid))
-                if dist.is_main and _every(pos.step, cfg.train.ckpt_every):
-                    last_ckpt = save(cfg, p, pos, run_dir, _jsonable(metrics))
-                    emit("checkpoint", {"path": str(last_ckpt), "step": pos.step})
-                limit = max_steps_this_call is not None and pos.step - start_step >= max_steps_this_call
-                if not all_ranks_ok(stop.requested is None and not limit, dist):
-                    break
-        elapsed = time.perf_counter() - t0
-        if dist.is_main and (last_ckpt is None or ckpt.list_checkpoints(run_dir)[-1][0] != pos.step):
-            last_ckpt = save(cfg, p, pos, run_dir, _jsonable(metrics))
+        done = run_steps(spec, start_step=pos.step, last_checkpoint=last_ckpt, run_dir=run_dir, dist=dist, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
     finally:
-        if bar is not None:
-            bar.close()
         if log is not None:
             log.close()
-    if stop.requested is not None:
-        raise Interrupted(f"{stop.requested}: stopped at step {pos.step}; checkpoint {last_ckpt}")
-    sps = (pos.step - start_step) / elapsed if elapsed > 0 else 0.0
-    return TrainResult(run_dir, pos.step, last_ckpt, _jsonable(metrics), sps, data.skipped)
-
-
-def _default_callback(event: str, data: dict[str, Any]) -> None:
-    """Without a callback, warnings become Python warnings and other events are dropped."""
-    if event == "warning":
-        warnings.warn(data["message"], stacklevel=3)
-
-
-def _stop_if_not_finite(step: int, out: dict[str, float], dist: DistInfo, last_ckpt: Path | None) -> None:
-    """Raise NonFiniteLoss on every process when any process saw a NaN / inf loss."""
-    finite = all(math.isfinite(v) for v in out.values())
-    if not all_ranks_ok(finite, dist):
-        check_finite(step, out if not finite else {"a loss on another process": float("nan")}, str(last_ckpt) if last_ckpt else None)
+    return TrainResult(run_dir, done.step, done.checkpoint, done.metrics, done.steps_per_second, data.skipped)
 
 
 def _fid_hook(cfg: GANConfig, run_dir: Path, device: torch.device):
@@ -478,29 +419,17 @@ def _fid_hook(cfg: GANConfig, run_dir: Path, device: torch.device):
 def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback, fid=None) -> dict[str, Any]:
     """Diagnostics, FID, sample grids and the metric log at their intervals (rank 0)."""
     t, step, extra = cfg.train, pos.step, {}
-    if fid is not None and (_every(step, t.fid_every) or step == t.steps):
+    if fid is not None and (every(step, t.fid_every) or step == t.steps):
         extra.update(fid(sampling_model(p), step))
-    if _every(step, t.diag_every) or step == t.steps:
+    if every(step, t.diag_every) or step == t.steps:
         extra.update(diagnose(cfg, p))
         div = extra.get("diversity")
         if div is not None and div < COLLAPSE_THRESHOLD:
             message = f"step {step}: sample diversity {div:.3f} is below {COLLAPSE_THRESHOLD} of the data's: the generator may be collapsing"
             emit("warning", {"message": message, "step": step})
-    if _every(step, t.sample_every) or step == t.steps:
+    if every(step, t.sample_every) or step == t.steps:
         emit("sample", {"path": str(write_samples(cfg, p, step, run_dir)), "step": step})
-    if log is not None and (_every(step, t.log_every) or extra):
+    if log is not None and (every(step, t.log_every) or extra):
         log.log(step, {**out, **extra, "lr_g": p.opt_g.param_groups[0]["lr"]})
         emit("log", {"step": step, **extra})
     return extra
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in d.items()}
-
-
-def _progress(enabled: bool, start: int, total: int):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=start, desc="gan train", unit="step", dynamic_ncols=True)

@@ -163,3 +163,44 @@ def rng_from_flat(tensors: dict[str, torch.Tensor], meta: dict[str, Any], genera
     random.setstate((version, tuple(internal), gauss))
     np_name, keys, pos, has_gauss, cached = meta["numpy"]
     np.random.set_state((np_name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def pack_state(
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generators: dict[str, torch.Generator] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Everything a trainer needs to continue exactly, as ``(tensors, json state)``:
+    each module's state dict under its name, each optimiser's state, and every RNG
+    (global ones plus the named ``generators``). Feed both to :func:`save_checkpoint`."""
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in modules.items():
+        tensors.update(prefixed(name, module.state_dict()))
+    optim: dict[str, Any] = {}
+    for name, opt in optimizers.items():
+        t, optim[name] = optimizer_to_flat(opt, name)
+        tensors.update(t)
+    t, rng = rng_to_flat(generators)
+    tensors.update(t)
+    return tensors, {"optim": optim, "rng": rng}
+
+
+def unpack_state(
+    json_path: str | os.PathLike,
+    modules: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generators: dict[str, torch.Generator] | None = None,
+) -> dict[str, Any]:
+    """Load a checkpoint written from :func:`pack_state` into the same-named objects and
+    restore every RNG; returns the JSON state. BrushworkError when it does not fit."""
+    tensors, state = load_checkpoint(json_path)
+    try:
+        for name, module in modules.items():
+            module.load_state_dict(unprefixed(name, tensors))
+        for name, opt in optimizers.items():
+            optimizer_from_flat(opt, tensors, state["optim"][name], name)
+        rng_from_flat(tensors, state["rng"], generators)
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BrushworkError(f"{json_path}: checkpoint does not fit this run's models ({first[:200]})") from None
+    return state
