@@ -1,0 +1,255 @@
+"""The FastAPI app: HTTP API for stylisation jobs and GAN runs, and the studio page.
+
+Build it with :func:`create_app`; ``brushwork serve`` runs it with uvicorn. Every
+error is JSON ``{"error": "..."}`` with a 4xx status. Handlers that touch SQLite, the
+disk or a model are plain functions (FastAPI runs them in its thread pool) so the event
+loop never waits on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import BrushworkError
+from .gan import GanRuns, interpolate_seeds, sample_grid
+from .jobs import JobManager, Upload
+from .methods import METHODS, Method
+from .store import FINISHED, JobStore
+from .uploads import ApiError, check_image
+
+STATIC = Path(__file__).with_name("static")
+
+
+@dataclass
+class WebSettings:
+    """How the service runs.
+
+    ``data_dir``: job database, inputs and results (``jobs/``) and GAN runs (``runs/``);
+    ``workers``: jobs run at once; ``queue_size``: jobs waiting before submissions get 429;
+    ``max_upload_bytes``: per image (default 20 MB); ``max_pixels``: per input image;
+    ``max_size``: largest output long side a client may ask for; ``token``: when set,
+    every ``/api`` request needs ``Authorization: Bearer <token>`` (or ``?token=``);
+    ``preview_interval``: seconds between live previews.
+    """
+
+    data_dir: Path
+    workers: int = 1
+    queue_size: int = 8
+    max_upload_bytes: int = 20_000_000
+    max_pixels: int | None = 16_000_000
+    max_size: int = 2048
+    token: str | None = None
+    preview_interval: float = 1.0
+
+
+class _BodyLimit:
+    """ASGI middleware: refuse a request body larger than ``limit`` from its Content-Length (413)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                response = JSONResponse({"error": f"request body over {self.limit / 1e6:.0f} MB"}, status_code=413)
+                return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, str(exc))
+
+    @app.exception_handler(BrushworkError)
+    async def user_error(request: Request, exc: BrushworkError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{e['loc'][-1]}: {e['msg']}" if e.get("loc") else e["msg"] for e in exc.errors()]
+        return _error(422, "; ".join(parts))
+
+
+def _token_check(token: str | None):
+    def check(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
+        if not secrets.compare_digest(given.encode(), token.encode()):
+            raise ApiError("missing or wrong access token", 401)
+
+    return check
+
+
+def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = None) -> FastAPI:
+    """The app for ``settings``; ``methods`` replaces the method registry (tests, plug-ins)."""
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    table = METHODS if methods is None else methods
+    store = JobStore(data_dir / "jobs.sqlite3")
+    manager = JobManager(store, data_dir, workers=settings.workers, queue_size=settings.queue_size,
+                         max_pixels=settings.max_pixels, preview_interval=settings.preview_interval, methods=table)
+    runs = GanRuns(data_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.recovered = manager.start()
+        yield
+        await run_in_threadpool(manager.stop)
+        store.close()
+
+    app = FastAPI(title="Brushwork studio", version="1", lifespan=lifespan,
+                  description="Neural style transfer jobs and GAN sampling over HTTP.")
+    app.state.manager, app.state.settings = manager, settings
+    app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes * 5 + 1_000_000)
+    _install_error_handlers(app)
+    auth = [Depends(_token_check(settings.token))]
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/health", dependencies=auth)
+    def health() -> dict[str, Any]:
+        """Whether the service is up, its workers and queue."""
+        return {"ok": True, "workers": settings.workers, "queued": manager.pending(), "queue_size": settings.queue_size}
+
+    @app.get("/api/methods", dependencies=auth)
+    def list_methods() -> dict[str, Any]:
+        """The stylisation methods on offer (the first is the default)."""
+        return {"methods": [m.describe() for m in table.values()]}
+
+    @app.post("/api/jobs", status_code=202, dependencies=auth)
+    async def submit(
+        content: UploadFile = File(..., description="The photo."),
+        style: list[UploadFile] = File(..., description="One or more style images."),
+        method: str = Form(next(iter(table))),
+        size: int = Form(384, description="Long side of the output (px)."),
+        style_weight: float = Form(1.0),
+        preserve_color: str = Form("none", description="none, luminance or histogram"),
+        seed: int = Form(0),
+        iterations: int | None = Form(None, description="Iterations at full size (gatys)."),
+        initial_iterations: int | None = Form(None, description="Iterations at the first scale (gatys)."),
+    ) -> dict[str, Any]:
+        """Submit a stylisation job; answers 202 with the job (its ``id``), 429 when the queue is full."""
+        if not 16 <= size <= settings.max_size:
+            raise ApiError(f"size must be between 16 and {settings.max_size} px, not {size}")
+        limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_pixels}
+        uploads = []
+        for field, f in [("content", content)] + [(f"style {i + 1}", s) for i, s in enumerate(style)]:
+            data = await f.read(settings.max_upload_bytes + 1)
+            suffix = await run_in_threadpool(check_image, data, field, **limits)
+            uploads.append(Upload(data, suffix))
+        options = {"size": size, "style_weight": style_weight, "preserve_color": preserve_color, "seed": seed,
+                   "iterations": iterations, "initial_iterations": initial_iterations}
+        options = {k: v for k, v in options.items() if v is not None}
+        job = await run_in_threadpool(manager.submit, method, options, uploads[0], uploads[1:])
+        return manager.status(job)
+
+    @app.get("/api/jobs", dependencies=auth)
+    def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), status: str | None = None) -> dict[str, Any]:
+        """Past and current jobs, newest first."""
+        jobs = store.list(limit=limit, offset=offset, status=status)
+        return {"jobs": [manager.status(j) for j in jobs], "total": store.count()}
+
+    @app.get("/api/jobs/{job_id}", dependencies=auth)
+    def job_status(job_id: str) -> dict[str, Any]:
+        """One job: status, progress in [0, 1], ETA in seconds, error, result name."""
+        return manager.status(manager.get(job_id))
+
+    @app.post("/api/jobs/{job_id}/cancel", dependencies=auth)
+    def cancel(job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job (a running one stops at its next iteration)."""
+        return manager.status(manager.cancel(job_id))
+
+    @app.get("/api/jobs/{job_id}/result", dependencies=auth, response_class=FileResponse)
+    def result(job_id: str) -> FileResponse:
+        """The result image (PNG) of a finished job; 409 while it has none."""
+        path = manager.result_path(manager.get(job_id))
+        return FileResponse(path, media_type="image/png", filename=f"brushwork-{job_id[:8]}.png", content_disposition_type="inline")
+
+    @app.get("/api/jobs/{job_id}/preview", dependencies=auth)
+    def preview(job_id: str) -> Response:
+        """The latest intermediate image (JPEG) of a running job; 404 when there is none."""
+        manager.get(job_id)
+        data = manager.preview(job_id)
+        if data is None:
+            raise ApiError("no preview for this job (not running, or none made yet)", 404)
+        return Response(data, media_type="image/jpeg")
+
+    @app.get("/api/jobs/{job_id}/events", dependencies=auth)
+    async def events(job_id: str, request: Request) -> StreamingResponse:
+        """Server-sent events: ``progress`` (status JSON, with ``preview`` as a data URL when a
+        new one is ready) whenever the job changes, then ``end`` when it is finished."""
+        await run_in_threadpool(manager.get, job_id)
+        return StreamingResponse(_event_stream(manager, job_id, request), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/gan/runs", dependencies=auth)
+    def gan_runs() -> dict[str, Any]:
+        """GAN runs in ``<data>/runs`` that have a checkpoint."""
+        return {"runs": runs.list()}
+
+    @app.get("/api/gan/runs/{name}/sample", dependencies=auth)
+    def gan_sample(name: str, n: int = 16, seed: int = 0, truncation: float | None = None, class_id: int | None = None) -> Response:
+        """A PNG grid of ``n`` samples for ``seed`` (truncation trick, class of a conditional run)."""
+        return Response(sample_grid(runs.get(name), n, seed, truncation, class_id), media_type="image/png")
+
+    @app.get("/api/gan/runs/{name}/interpolate", dependencies=auth)
+    def gan_interpolate(name: str, seed_a: int = 0, seed_b: int = 1, steps: int = 8,
+                        truncation: float | None = None, class_id: int | None = None) -> Response:
+        """A PNG strip from seed ``seed_a``'s sample to seed ``seed_b``'s (spherical path)."""
+        return Response(interpolate_seeds(runs.get(name), seed_a, seed_b, steps, truncation, class_id), media_type="image/png")
+
+    return app
+
+
+async def _event_stream(manager: JobManager, job_id: str, request: Request, poll: float = 0.2, ping: float = 15.0):
+    """Yield SSE messages for one job until it finishes or the client leaves."""
+    seen_version, seen_previews, quiet = None, 0, 0.0
+    while not await request.is_disconnected():
+        version = manager.version(job_id)
+        if version != seen_version:
+            seen_version = version
+            job = await run_in_threadpool(manager.get, job_id)
+            state = manager.status(job)
+            data = manager.preview(job_id)
+            if data is not None and state["previews"] != seen_previews:
+                seen_previews = state["previews"]
+                state["preview"] = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+            yield f"event: progress\ndata: {json.dumps(state)}\n\n"
+            quiet = 0.0
+            if job.status in FINISHED:
+                yield f"event: end\ndata: {json.dumps({'status': job.status})}\n\n"
+                return
+        await asyncio.sleep(poll)
+        quiet += poll
+        if quiet >= ping:
+            yield ": ping\n\n"
+            quiet = 0.0
