@@ -8,7 +8,7 @@ from brushwork.gan.config import PRESETS, config_from_dict, parse_override, pres
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_are_valid(name):
-    over = [{"data": {"path": "somewhere"}}] if name == "sngan-folder" else []
+    over = [{"data": {"path": "somewhere"}}] if name.endswith("-folder") else []
     cfg = resolve_config(preset=name, overrides=over)
     assert cfg.name == name
     assert config_from_dict(cfg.to_dict()) == cfg

@@ -145,18 +145,29 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Grid image (.png, .jpg, ...).")
 @ema_option
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--truncation", type=float, help="Redraw noise values beyond +-T (truncation trick).")
+@click.option("--truncation", type=float, help="Truncation trick: redraw noise values beyond +-T; for StyleGAN2, psi in W space (1 = none, 0 = the average image).")
 @click.option("--class", "class_id", type=int, help="Class of a conditional generator.")
 @click.option("--nrow", type=int, help="Images per grid row (default: square).")
+@click.option("--mix", "mix_seeds", type=int, nargs=2, metavar="SEED_A SEED_B", help="StyleGAN2 style mixing: save A, B, and A's coarse styles with B's fine ones (ignores -n and --seed).")
+@click.option("--mix-layer", type=int, default=None, help="With --mix: first layer whose style comes from SEED_B (default: half the layers).")
 @device_option
 @json_option
-def sample(run, count, output, ema, seed, truncation, class_id, nrow, device, as_json) -> None:
+def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, device, as_json) -> None:
     """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator."""
+    from ..gan.sample import mix
     from ..gan.sample import sample as draw
     from ..imagegrid import save_grid, scatter_image
     from ..imageio import save_image
 
+    if mix_layer is not None and not mix_seeds:
+        raise BrushworkError("--mix-layer needs --mix SEED_A SEED_B")
     gen = _load(run, ema, device)
+    if mix_seeds:
+        layer = mix_layer if mix_layer is not None else getattr(gen.G, "num_ws", 0) // 2
+        save_grid(mix(gen, *mix_seeds, layer=layer, truncation=truncation, class_id=class_id), output, nrow=3)
+        if as_json:
+            emit_json({"output": output, "mix": list(mix_seeds), "mix_layer": layer, "step": gen.step, "ema": gen.ema})
+        return
     out = draw(gen, count, seed=seed, truncation=truncation, class_id=class_id)
     if gen.is_image:
         save_grid(out, output, nrow=nrow)

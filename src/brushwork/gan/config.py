@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import BrushworkError
 
-ARCHS = ("mlp", "dcgan", "resnet")
+ARCHS = ("mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan2")
 LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
 DATASETS = ("digits", "ring", "grid", "folder")
 
@@ -48,6 +48,16 @@ class ModelConfig:
     minibatch_std: bool = False
     pack: int = 1
     conditional: bool = False
+    # GAN families (issue 9): self-attention resolution (sagan / biggan; 0 = none), BigGAN's
+    # shared class-embedding size, StyleGAN2's w size (0 = z_dim), mapping depth and G
+    # architecture (skip | resnet), and progressive growing's first resolution (dcgan /
+    # resnet; 0 = off; schedule in train.grow_every / train.fade_steps).
+    attention_res: int = 0
+    shared_dim: int = 16
+    w_dim: int = 0
+    mapping_layers: int = 4
+    g_arch: str = "skip"
+    progressive_from: int = 0
 
 
 @dataclass
@@ -101,6 +111,21 @@ class TrainConfig:
     fid_every: int = 0
     fid_features: str = "inception"
     fid_samples: int = 2048
+    # GAN families (issue 9): lazy R1 (every r1_every D steps, scaled up to match), path-length
+    # regularisation (weight, every pl_every G steps), style-mixing probability, BigGAN's
+    # orthogonal regularisation weight, progressive growing's schedule, and ADA (target of
+    # the r_t = E[sign D(real)] overfitting signal, 0 = off; adjust every ada_interval D steps
+    # so p can move 0 -> 1 over ada_kimg thousand images).
+    r1_every: int = 1
+    pl_weight: float = 0.0
+    pl_every: int = 4
+    style_mixing: float = 0.0
+    ortho_reg: float = 0.0
+    grow_every: int = 500
+    fade_steps: int = 250
+    ada_target: float = 0.0
+    ada_interval: int = 4
+    ada_kimg: float = 20.0
 
 
 @dataclass
@@ -125,6 +150,47 @@ def _mixture_train(**kw: Any) -> dict[str, Any]:
     base = dict(loss="nonsat", steps=10_000, batch_size=100, lr_g=1e-4, lr_d=1e-4, beta1=0.8, beta2=0.999, log_every=100, sample_every=2000, diag_every=1000, ckpt_every=2000)
     base.update(kw)
     return base
+
+
+_HINGE_TTUR = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.999)
+_STYLE_TRAIN = dict(loss="nonsat", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, r1_gamma=0.1, r1_every=16, style_mixing=0.9, ema_decay=0.995, ema_start=100)
+FAMILY_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "sagan-digits": dict(
+        model=dict(arch="sagan", z_dim=64, g_width=32, d_width=32, attention_res=8),
+        data=dict(dataset="digits", img_size=16, channels=1),
+        train=dict(_HINGE_TTUR, steps=3000, batch_size=64),
+    ),
+    "sagan-folder": dict(
+        model=dict(arch="sagan", z_dim=64, g_width=64, d_width=64, attention_res=16),
+        data=dict(dataset="folder", img_size=32, channels=3),
+        train=dict(_HINGE_TTUR, steps=20_000, batch_size=64, ema_decay=0.999, ema_start=1000),
+    ),
+    "biggan-digits": dict(
+        model=dict(arch="biggan", z_dim=60, g_width=32, d_width=32, conditional=True, shared_dim=16, attention_res=8),
+        data=dict(dataset="digits", img_size=16, channels=1),
+        train=dict(_HINGE_TTUR, steps=3000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=200),
+    ),
+    "biggan-folder": dict(
+        model=dict(arch="biggan", z_dim=64, g_width=64, d_width=64, attention_res=16),
+        data=dict(dataset="folder", img_size=32, channels=3),
+        train=dict(_HINGE_TTUR, steps=20_000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=1000),
+    ),
+    "stylegan2-digits": dict(
+        model=dict(arch="stylegan2", z_dim=64, g_width=16, d_width=32, minibatch_std=True, mapping_layers=2),
+        data=dict(dataset="digits", img_size=16, channels=1),
+        train=dict(_STYLE_TRAIN, steps=3000, batch_size=64),
+    ),
+    "stylegan2-folder": dict(
+        model=dict(arch="stylegan2", z_dim=64, g_width=32, d_width=64, minibatch_std=True, mapping_layers=4),
+        data=dict(dataset="folder", img_size=32, channels=3),
+        train=dict(_STYLE_TRAIN, steps=20_000, batch_size=64, pl_weight=2.0, ada_target=0.6),
+    ),
+    "progressive-dcgan-folder": dict(
+        model=dict(arch="dcgan", z_dim=64, g_width=32, d_width=32, progressive_from=8),
+        data=dict(dataset="folder", img_size=32, channels=3),
+        train=dict(loss="nonsat", steps=20_000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, grow_every=5000, fade_steps=2500),
+    ),
+}
 
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -154,6 +220,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gan-grid": dict(model=_mixture_model(), data=dict(dataset="grid"), train=_mixture_train()),
     "pacgan-ring": dict(model=_mixture_model(pack=4), data=dict(dataset="ring"), train=_mixture_train()),
     "pacgan-grid": dict(model=_mixture_model(pack=4), data=dict(dataset="grid"), train=_mixture_train()),
+    # GAN families (issue 9); *-folder presets need data.path (see `brushwork bench families`).
+    **FAMILY_PRESETS,
 }
 
 
@@ -231,12 +299,31 @@ def validate(cfg: GANConfig) -> None:
         (t.fid_every >= 0 and t.fid_samples >= 2, "train.fid_every must be >= 0 and train.fid_samples >= 2"),
         (not (t.fid_every and d.dataset != "folder"), "train.fid_every needs data.dataset folder (FID compares with the image files)"),
     ]
+    checks += family_checks(cfg)
     for ok, message in checks:
         if not ok:
             raise BrushworkError(f"config: {message}")
     for op in filter(None, (p.strip() for p in t.augment.split(","))):
         if op not in ("translation", "cutout", "color"):
             raise BrushworkError(f"config: train.augment: unknown operation {op!r} (translation, cutout, color)")
+
+
+def family_checks(cfg: GANConfig) -> list[tuple[bool, str]]:
+    """(ok, message) checks of the issue-9 options (families, regularisers, growing, ADA)."""
+    m, t = cfg.model, cfg.train
+    image = cfg.data.dataset not in ("ring", "grid")
+    return [
+        (m.g_arch in ("skip", "resnet"), f"model.g_arch must be skip or resnet, not {m.g_arch!r}"),
+        (m.attention_res >= 0 and m.shared_dim > 0 and m.w_dim >= 0 and m.mapping_layers >= 1, "model.attention_res and model.w_dim must be >= 0, model.shared_dim and model.mapping_layers >= 1"),
+        (not (m.attention_res and m.arch not in ("sagan", "biggan")), f"model.attention_res applies to sagan and biggan, not {m.arch}"),
+        (not (m.progressive_from and m.arch not in ("dcgan", "resnet")), f"model.progressive_from (progressive growing) applies to dcgan and resnet, not {m.arch}"),
+        (t.grow_every > 0 and t.fade_steps >= 0 and t.fade_steps <= t.grow_every, "train.grow_every must be positive and train.fade_steps between 0 and grow_every"),
+        (t.r1_every >= 1 and t.pl_every >= 1 and t.ada_interval >= 1 and t.ada_kimg > 0, "train.r1_every, train.pl_every, train.ada_interval and train.ada_kimg must be positive"),
+        (t.pl_weight >= 0 and t.ortho_reg >= 0 and 0 <= t.style_mixing <= 1, "train.pl_weight and train.ortho_reg must be >= 0, train.style_mixing in [0, 1]"),
+        (not ((t.pl_weight or t.style_mixing) and m.arch != "stylegan2"), "train.pl_weight and train.style_mixing need model.arch stylegan2"),
+        (0 <= t.ada_target < 1, f"train.ada_target must be in [0, 1) (0 = no ADA), not {t.ada_target}"),
+        (not (t.ada_target and (not image or t.augment)), "train.ada_target (ADA) needs images and no DiffAugment (train.augment) at the same time"),
+    ]
 
 
 def preset_dict(name: str) -> dict[str, Any]:

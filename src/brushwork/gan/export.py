@@ -7,7 +7,9 @@ points); the batch dimension is dynamic.
 
 from __future__ import annotations
 
+import copy
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -23,11 +25,23 @@ class _Unit(nn.Module):
 
     def __init__(self, gen: LoadedGenerator) -> None:
         super().__init__()
-        self.G, self.image = gen.G, gen.is_image
+        self.G, self.image = baked(gen.G), gen.is_image
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         out = self.G(z, y)
         return self.G.to_unit(out).clamp(0, 1) if self.image else out
+
+
+def baked(G: nn.Module) -> nn.Module:
+    """A copy of ``G`` with parametrisations (spectral norm) folded into plain weights:
+    ONNX has no operator for their power iteration, and in eval mode they are constant."""
+    from torch.nn.utils import parametrize
+
+    G = copy.deepcopy(G)
+    for module in list(G.modules()):
+        for name in list(getattr(module, "parametrizations", {}) or {}):
+            parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    return G
 
 
 def export_onnx(gen: LoadedGenerator, path: str | os.PathLike, *, opset: int = 17, check: bool = True, batch: int = 4) -> dict[str, Any]:
@@ -48,7 +62,8 @@ def export_onnx(gen: LoadedGenerator, path: str | os.PathLike, *, opset: int = 1
     args = (z, y) if y is not None else (z,)
     names = ["z", "y"] if y is not None else ["z"]
     axes = {n: {0: "batch"} for n in names} | {"images": {0: "batch"}}
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # stage / shape branches are constants by design
         torch.onnx.export(model, args, str(tmp), input_names=names, output_names=["images"], dynamic_axes=axes, opset_version=opset, dynamo=False)
     result: dict[str, Any] = {"path": str(path), "opset": opset, "max_abs_diff": None}
     if check:

@@ -6,6 +6,11 @@
     gen = load_generator("runs/00003-dcgan-digits")      # EMA weights when the run has them
     images = sample(gen, 16, seed=1, truncation=1.5)      # (16, C, H, W) in [0, 1]
     frames = interpolate(gen, 8, seed=2)                  # (8, C, H, W), spherical path
+    trio = mix(gen, 1, 2, layer=4)                        # StyleGAN2: A, B, A's coarse + B's fine styles
+
+``truncation`` is the truncation trick of the generator's family: noise values beyond
+``+-T`` redrawn (BigGAN and the others), or ``w = w_avg + psi (w - w_avg)`` in W space
+with ``psi = truncation`` (StyleGAN2; 1 = none, 0 = the average image).
 """
 
 from __future__ import annotations
@@ -111,11 +116,36 @@ def _labels(gen: LoadedGenerator, n: int, class_id: int | None) -> torch.Tensor 
     return torch.full((n,), class_id, dtype=torch.long)
 
 
+def is_style_based(gen: LoadedGenerator) -> bool:
+    """Whether the generator has a mapping network and W space (StyleGAN2)."""
+    return hasattr(gen.G, "mapping") and hasattr(gen.G, "synthesis")
+
+
+def noise(gen: LoadedGenerator, n: int, truncation: float | None, generator: torch.Generator) -> torch.Tensor:
+    """``(n, z_dim)`` noise: truncated in Z, except for style-based generators (truncated in W later)."""
+    if is_style_based(gen):
+        if truncation is not None and truncation < 0:
+            raise BrushworkError(f"--truncation (psi in W space) must be >= 0, not {truncation}")
+        return torch.randn(n, gen.z_dim, generator=generator)
+    return truncated_normal(n, gen.z_dim, truncation, generator)
+
+
+def _styles(gen: LoadedGenerator, z: torch.Tensor, y: torch.Tensor | None, truncation: float | None) -> torch.Tensor:
+    """Per-layer styles ``(N, num_ws, w_dim)`` of a style-based generator (psi-truncated in W)."""
+    w = gen.G.mapping(z, y)
+    return gen.G.broadcast(w if truncation is None else gen.G.truncate(w, truncation))
+
+
 @torch.no_grad()
-def generate(gen: LoadedGenerator, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """``z`` ``(N, z_dim)`` (+ labels) -> samples in ``[0, 1]`` (images) or raw 2-D points, on the CPU."""
+def generate(gen: LoadedGenerator, z: torch.Tensor, y: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
+    """``z`` ``(N, z_dim)`` (+ labels) -> samples in ``[0, 1]`` (images) or raw 2-D points, on the CPU.
+    ``truncation`` is applied in W for style-based generators (others: truncate ``z`` beforehand)."""
     dev = next(gen.G.parameters()).device
-    out = gen.G(z.to(dev), None if y is None else y.to(dev))
+    z, y = z.to(dev), None if y is None else y.to(dev)
+    if is_style_based(gen):
+        out = gen.G.synthesis(_styles(gen, z, y, truncation))
+    else:
+        out = gen.G(z, y)
     return gen.G.to_unit(out).clamp(0, 1).cpu() if gen.is_image else out.cpu()
 
 
@@ -127,8 +157,8 @@ def sample(gen: LoadedGenerator, n: int, *, seed: int = 0, truncation: float | N
     if n <= 0:
         raise BrushworkError(f"-n must be positive, not {n}")
     g = torch.Generator().manual_seed(seed)
-    z = truncated_normal(n, gen.z_dim, truncation, g)
-    return generate(gen, z, _labels(gen, n, class_id))
+    z = noise(gen, n, truncation, g)
+    return generate(gen, z, _labels(gen, n, class_id), truncation)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -147,10 +177,30 @@ def interpolate(gen: LoadedGenerator, steps: int = 8, *, seed: int = 0, truncati
     if steps < 2:
         raise BrushworkError(f"--steps must be at least 2, not {steps}")
     g = torch.Generator().manual_seed(seed)
-    ends = truncated_normal(2, gen.z_dim, truncation, g)
+    ends = noise(gen, 2, truncation, g)
     z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))
     y = _labels(gen, steps, class_id if class_id is not None else (0 if gen.num_classes else None))
-    return generate(gen, z, y)
+    return generate(gen, z, y, truncation)
+
+
+@torch.no_grad()
+def mix(gen: LoadedGenerator, seed_a: int, seed_b: int, *, layer: int, truncation: float | None = None, class_id: int | None = None) -> torch.Tensor:
+    """Style mixing of a StyleGAN2 generator: ``(3, C, H, W)`` = image of ``seed_a``, image of
+    ``seed_b``, and the image with ``seed_a``'s styles for layers ``< layer`` (coarse: pose,
+    layout) and ``seed_b``'s from ``layer`` on (fine: texture, colour). ``layer`` is in
+    ``[0, num_ws]``; each seed's noise is the first row :func:`sample` would draw for it."""
+    if not is_style_based(gen):
+        raise BrushworkError(f"--mix needs a style-based generator (model.arch stylegan2), not {gen.config.model.arch}")
+    num_ws = gen.G.num_ws
+    if not 0 <= layer <= num_ws:
+        raise BrushworkError(f"--mix-layer must be between 0 and {num_ws} for this generator, not {layer}")
+    z = torch.cat([noise(gen, 1, truncation, torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)])
+    dev = next(gen.G.parameters()).device
+    y = _labels(gen, 2, class_id if class_id is not None else (0 if gen.num_classes else None))
+    ws = _styles(gen, z.to(dev), None if y is None else y.to(dev), truncation)
+    mixed = torch.cat([ws[:1, :layer], ws[1:, layer:]], dim=1)
+    out = gen.G.synthesis(torch.cat([ws, mixed]))
+    return gen.G.to_unit(out).clamp(0, 1).cpu()
 
 
 def grid_columns(n: int) -> int:

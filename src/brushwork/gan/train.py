@@ -29,11 +29,14 @@ from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers cat
 from ..training.loop import Callback, LoopSpec, default_callback, every, run_steps, seed_everything
 from ..training.metrics_log import MetricsLog
 from . import losses
+from .ada import AdaptiveAugment
 from .augment import diff_augment
 from .config import GANConfig
 from .diagnostics import COLLAPSE_THRESHOLD, diversity
 from .mixture import EVAL_SAMPLES, mixture_scores
 from .models import Discriminator, Generator, build_discriminator, build_generator
+from .models.progressive import schedule as growth_schedule
+from .regularizers import PathLength, orthogonal_penalty
 
 @dataclass
 class Parts:
@@ -51,6 +54,8 @@ class Parts:
     dist: DistInfo
     joint_d: bool  # real and fake through D in one pass (no batch-coupled layers)
     amp: bool = False  # bfloat16 autocast for forward passes (CUDA only)
+    ada: AdaptiveAugment | None = None  # adaptive augmentation and its probability
+    pl: PathLength | None = None  # path-length regulariser and its running mean
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed-precision context for forward passes (a no-op unless ``amp``)."""
@@ -134,7 +139,9 @@ def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: Di
     order = BatchOrder(len(data), t.batch_size, t.seed, rank=dist.rank, world=dist.world)
     coupled = any(isinstance(mod, nn.modules.batchnorm._BatchNorm) or type(mod).__name__ == "MinibatchStd" for mod in D.modules())
     amp = t.amp and device.type == "cuda"
-    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp)
+    ada = AdaptiveAugment(t.ada_target, t.ada_interval, t.ada_kimg, t.batch_size) if t.ada_target > 0 else None
+    pl = PathLength() if t.pl_weight > 0 else None
+    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp, ada=ada, pl=pl)
 
 
 # --------------------------------------------------------------------------- one step
@@ -163,11 +170,34 @@ def real_batch(p: Parts, pos: Position) -> tuple[torch.Tensor, torch.Tensor | No
 
 
 def augment(x: torch.Tensor, cfg: GANConfig, p: Parts) -> torch.Tensor:
-    """DiffAugment with the global batch's randomness (identity without a policy)."""
+    """DiffAugment or ADA with the global batch's randomness (identity without either)."""
+    n = x.shape[0]
+    if p.ada is not None:
+        return p.ada.augment(x, p.gen, global_n=n * p.dist.world, offset=n * p.dist.rank)
     if not cfg.train.augment:
         return x
-    n = x.shape[0]
     return diff_augment(x, cfg.train.augment, p.gen, global_n=n * p.dist.world, offset=n * p.dist.rank)
+
+
+def make_fakes(cfg: GANConfig, p: Parts, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """``G(z, y)``; with ``train.style_mixing`` a batch is mixed at a random layer with that
+    probability (StyleGAN2's mixing regularisation; the draws come from ``p.gen`` every step)."""
+    if not cfg.train.style_mixing:
+        return p.G(z, y)
+    z2 = _slice(torch.randn(z.shape[0] * p.dist.world, p.G.z_dim, generator=p.gen), p).to(p.device)
+    mix = float(torch.rand((), generator=p.gen)) < cfg.train.style_mixing
+    cutoff = int(torch.randint(1, p.G.num_ws, (), generator=p.gen))
+    return p.G.mix(z, z2, y, cutoff) if mix else p.G(z, y)
+
+
+def set_growth(cfg: GANConfig, p: Parts, step: int) -> dict[str, float]:
+    """Progressive growing: put G and D at the resolution and fade of ``step`` (a function of the step only)."""
+    if not cfg.model.progressive_from:
+        return {}
+    res, alpha = growth_schedule(step, cfg.model.progressive_from, cfg.data.img_size, cfg.train.grow_every, cfg.train.fade_steps)
+    p.G.set_stage(res, alpha)
+    p.D.set_stage(res, alpha)
+    return {"resolution": float(res), "fade_alpha": alpha}
 
 
 def discriminate(p: Parts, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None, y_fake: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,8 +209,9 @@ def discriminate(p: Parts, real: torch.Tensor, fake: torch.Tensor, y_real: torch
     return out.split(out.shape[0] // 2)
 
 
-def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None) -> dict[str, float]:
-    """One discriminator update on ``real`` and (detached) ``fake``; returns its losses."""
+def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None, r1_due: bool = True) -> dict[str, float]:
+    """One discriminator update on ``real`` and (detached) ``fake``; returns its losses.
+    ``r1_due``: whether this is a lazy-R1 step (every ``train.r1_every`` D steps)."""
     t = cfg.train
     p.opt_d.zero_grad(set_to_none=True)
     with p.autocast():
@@ -188,14 +219,16 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
         r, f = discriminate(p, real_in, fake_in, y_real, y_fake)
         loss = losses.d_loss(t.loss, r.float(), f.float())
         out = {"loss_d": loss.item()}
+        if p.ada is not None:
+            p.ada.observe(r)
         if t.loss == "wgan-gp":
             alpha = _slice(torch.rand(real.shape[0] * p.dist.world, generator=p.gen), p).to(p.device)
             gp = losses.gradient_penalty(lambda x: p.D(x, y_real).float(), real_in, fake_in, alpha)
             loss = loss + t.gp_weight * gp
             out["gp"] = gp.item()
-        if t.r1_gamma > 0:
+        if t.r1_gamma > 0 and r1_due:
             r1 = losses.r1_penalty(lambda x: p.D(x, y_real).float(), real_in)
-            loss = loss + 0.5 * t.r1_gamma * r1
+            loss = loss + 0.5 * t.r1_gamma * t.r1_every * r1
             out["r1"] = r1.item()
     loss.backward()
     average_gradients(p.D.parameters(), p.dist)
@@ -205,35 +238,50 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
     return out
 
 
-def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | None) -> dict[str, float]:
-    """One generator update through the (just updated, frozen) discriminator."""
+def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | None, step: int = 0) -> dict[str, float]:
+    """One generator update through the (just updated, frozen) discriminator, plus the
+    generator regularisers that are on: orthogonal (BigGAN), path length (StyleGAN2, lazy)."""
+    t = cfg.train
     p.D.requires_grad_(False)
     with p.autocast():
-        loss = losses.g_loss(cfg.train.loss, p.D(augment(fake, cfg, p), y_fake).float())
+        loss = losses.g_loss(t.loss, p.D(augment(fake, cfg, p), y_fake).float())
+    out = {"loss_g": loss.item()}
+    if t.ortho_reg > 0:
+        ortho = orthogonal_penalty(p.G)
+        loss = loss + t.ortho_reg * ortho
+        out["ortho"] = ortho.item()
+    if p.pl is not None and step % t.pl_every == 0:
+        z, y = latents(p, max(p.dist.world, t.batch_size // 2))
+        pl = p.pl.penalty(p.G, z, y, p.gen)
+        loss = loss + t.pl_weight * t.pl_every * pl
+        out.update(pl=pl.item(), pl_mean=p.pl.mean)
     p.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     p.D.requires_grad_(True)
     average_gradients(p.G.parameters(), p.dist)
     p.opt_g.step()
-    return {"loss_g": loss.item()}
+    return out
 
 
 def train_step(cfg: GANConfig, p: Parts, pos: Position) -> dict[str, float]:
     """``n_critic`` D updates, then one G update that reuses the last D step's fakes."""
     t = cfg.train
     set_learning_rates(cfg, p, pos.step)
+    growth = set_growth(cfg, p, pos.step)
     out: dict[str, float] = {}
     for i in range(t.n_critic):
         real, y_real = real_batch(p, pos)
         z, y_fake = latents(p, t.batch_size)
         last = i == t.n_critic - 1
         with (contextlib.nullcontext() if last else torch.no_grad()), p.autocast():
-            fake = p.G(z, y_fake)
-        out = d_step(cfg, p, real, y_real, fake, y_fake)
-    out.update(g_step(cfg, p, fake, y_fake))
+            fake = make_fakes(cfg, p, z, y_fake)
+        out = d_step(cfg, p, real, y_real, fake, y_fake, r1_due=pos.batches % t.r1_every == 0)
+    out.update(g_step(cfg, p, fake, y_fake, pos.step))
     if p.ema is not None:
         p.ema.update(p.G, pos.step)
-    return out
+    if p.ada is not None:
+        out.update(ada_p=p.ada.p, ada_rt=p.ada.rt)
+    return {**out, **growth}
 
 
 def set_learning_rates(cfg: GANConfig, p: Parts, step: int) -> None:
@@ -266,6 +314,8 @@ def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[s
         num_classes=p.data.num_classes if cfg.model.conditional else 0,
         has_ema=p.ema is not None,
         metrics=metrics,
+        ada=p.ada.state_dict() if p.ada is not None else None,
+        pl_mean=p.pl.mean if p.pl is not None else None,
     )
     return ckpt.save_checkpoint(run_dir, pos.step, tensors, state, keep=cfg.train.keep_checkpoints)
 
@@ -273,6 +323,10 @@ def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[s
 def restore(p: Parts, json_path: Path) -> Position:
     """Load a checkpoint into ``p``; returns the position it was taken at."""
     state = ckpt.unpack_state(json_path, *_state_objects(p))
+    if p.ada is not None and state.get("ada"):
+        p.ada.load_state_dict(state["ada"])
+    if p.pl is not None and state.get("pl_mean") is not None:
+        p.pl.mean = float(state["pl_mean"])
     return Position(int(state["step"]), int(state["batches"]))
 
 

@@ -10,6 +10,7 @@ from .base import Discriminator, Generator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .resnet import ResNetDiscriminator, ResNetGenerator
+from . import families
 
 __all__ = ["Generator", "Discriminator", "build_generator", "build_discriminator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "ResNetGenerator", "ResNetDiscriminator"]
 
@@ -27,9 +28,11 @@ def build_generator(cfg: ModelConfig, sample_shape: Sequence[int], num_classes: 
         if cfg.arch == "mlp":
             return MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, batchnorm=cfg.g_batchnorm, output=cfg.output, num_classes=k)
         c, s = _image_size(sample_shape, cfg.arch)
+        if cfg.arch in families.ARCHS:
+            return families.generator(cfg, c, s, k)
         if cfg.arch == "dcgan":
-            return DCGANGenerator(cfg.z_dim, s, c, cfg.g_width, num_classes=k)
-        return ResNetGenerator(cfg.z_dim, s, c, cfg.g_width, num_classes=k)
+            return families.grow(DCGANGenerator(cfg.z_dim, s, c, cfg.g_width, num_classes=k), cfg)
+        return families.grow(ResNetGenerator(cfg.z_dim, s, c, cfg.g_width, num_classes=k), cfg)
     except ValueError as exc:
         raise BrushworkError(f"model.arch {cfg.arch}: {exc}") from None
 
@@ -41,8 +44,10 @@ def build_discriminator(cfg: ModelConfig, sample_shape: Sequence[int], num_class
         if cfg.arch == "mlp":
             return MLPDiscriminator(sample_shape, cfg.d_hidden, maxout=cfg.maxout, pack=cfg.pack, minibatch_std=cfg.minibatch_std, spectral_norm=cfg.spectral_norm, num_classes=k)
         c, s = _image_size(sample_shape, cfg.arch)
+        if cfg.arch in families.ARCHS:
+            return families.discriminator(cfg, c, s, k)
         if cfg.arch == "dcgan":
-            return DCGANDiscriminator(s, c, cfg.d_width, batchnorm=cfg.d_batchnorm, spectral_norm=cfg.spectral_norm, minibatch_std=cfg.minibatch_std, pack=cfg.pack, num_classes=k)
-        return ResNetDiscriminator(s, c, cfg.d_width, spectral_norm=cfg.spectral_norm, minibatch_std=cfg.minibatch_std, pack=cfg.pack, num_classes=k)
+            return families.grow_d(DCGANDiscriminator(s, c, cfg.d_width, batchnorm=cfg.d_batchnorm, spectral_norm=cfg.spectral_norm, minibatch_std=cfg.minibatch_std, pack=cfg.pack, num_classes=k), cfg, s)
+        return families.grow_d(ResNetDiscriminator(s, c, cfg.d_width, spectral_norm=cfg.spectral_norm, minibatch_std=cfg.minibatch_std, pack=cfg.pack, num_classes=k), cfg, s)
     except ValueError as exc:
         raise BrushworkError(f"model.arch {cfg.arch}: {exc}") from None
