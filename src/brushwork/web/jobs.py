@@ -8,8 +8,10 @@ first; inputs and results are files in ``<data>/jobs/<id>/``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import re
 import shutil
 import threading
@@ -32,6 +34,15 @@ JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 """What a server-made job id looks like (anything else is refused before any lookup)."""
 
 RESULT_NAME = "result.png"
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's CPU priority by ``nice`` (Linux: threads have their own nice value)."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
 
 
 class JobCancelled(Exception):
@@ -65,17 +76,19 @@ class JobManager:
 
     ``queue_size``: jobs waiting (not yet running) beyond which :meth:`submit` answers 429;
     ``preview_interval``: seconds between previews of a running job;
-    ``methods``: the method registry (default :data:`~brushwork.web.methods.METHODS`).
+    ``methods``: the method registry (default :data:`~brushwork.web.methods.METHODS`);
+    ``worker_nice``: how much lower the workers' CPU priority is than the server's (Linux),
+    so that status calls are answered first on a busy machine.
     """
 
     def __init__(self, store: JobStore, data_dir: Path, *, workers: int = 1, queue_size: int = 8,
                  max_pixels: int | None = None, preview_interval: float = 1.0,
-                 methods: dict[str, Method] | None = None) -> None:
+                 methods: dict[str, Method] | None = None, worker_nice: int = 10) -> None:
         if workers < 1 or queue_size < 1:
             raise BrushworkError("workers and queue size must be at least 1")
         self.store, self.jobs_dir = store, Path(data_dir) / "jobs"
         self.workers, self.queue_size, self.max_pixels = workers, queue_size, max_pixels
-        self.preview_interval, self.methods = preview_interval, methods
+        self.preview_interval, self.methods, self.worker_nice = preview_interval, methods, worker_nice
         self._queue: deque[str] = deque()
         self._reserved = 0
         self._cond = threading.Condition()
@@ -218,6 +231,7 @@ class JobManager:
             return None if self._stopping else self._queue.popleft()
 
     def _work(self) -> None:
+        _lower_priority(self.worker_nice)
         while (job_id := self._next()) is not None:
             try:
                 self._run(job_id)
