@@ -11,8 +11,6 @@ BENCHMARKS = {
     "mixture": "brushwork.bench.mixture:command",
     "digits": "brushwork.bench.digits:command",
     "features": "brushwork.bench.features:command",
-    "translate": "brushwork.bench.translate:command",
-    "families": "brushwork.bench.families:command",
     "serve": "brushwork.bench.serve:command",
 }
 
