@@ -42,6 +42,7 @@ COMMANDS = {
     "bench": "brushwork.commands.bench:bench",
     "gan": "brushwork.commands.gan:gan",
     "eval": "brushwork.commands.eval:eval_group",
+    "translate": "brushwork.commands.translate:translate",
     "serve": "brushwork.commands.serve:serve",
 }
 

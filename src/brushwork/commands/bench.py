@@ -11,6 +11,7 @@ BENCHMARKS = {
     "mixture": "brushwork.bench.mixture:command",
     "digits": "brushwork.bench.digits:command",
     "features": "brushwork.bench.features:command",
+    "translate": "brushwork.bench.translate:command",
     "serve": "brushwork.bench.serve:command",
 }
 

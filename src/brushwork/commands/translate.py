@@ -1,0 +1,153 @@
+"""`brushwork translate ...`: train CycleGAN / pix2pix, apply a run, export it, make demo data.
+
+The commands only parse options and report; the work is in :mod:`brushwork.translate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import BrushworkError
+from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+
+direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True, help="a2b: domain A to B; b2a (CycleGAN only): B to A.")
+model_choice = click.Choice(["cyclegan", "pix2pix"])
+
+
+@click.group()
+def translate() -> None:
+    """GAN image-to-image translation: CycleGAN (unpaired) and pix2pix (paired)."""
+
+
+def _resume_config(run: Path, model: str | None, steps: int | None):
+    from ..training.checkpoint import latest_checkpoint, load_checkpoint
+    from ..training.runs import read_run
+    from ..translate.config import TranslateConfig
+
+    record = read_run(run, kind="translate")
+    _, state = load_checkpoint(latest_checkpoint(run))
+    cfg = TranslateConfig.from_dict(state.get("config") or {})
+    if model is not None and model != cfg.model:
+        raise BrushworkError(f"{run}: is a {cfg.model} run, not a {model} run")
+    if steps is not None:
+        cfg.steps = steps
+    return cfg, record["options"]
+
+
+@translate.command()
+@click.option("--model", type=model_choice, help="cyclegan (two unpaired folders) or pix2pix (aligned pairs).  [default: cyclegan]")
+@click.option("--a", "dir_a", type=click.Path(), help="Domain A: a folder (or .zip) of images; for pix2pix alone, side-by-side A|B images.")
+@click.option("--b", "dir_b", type=click.Path(), help="Domain B: a folder (or .zip); for pix2pix, files named like those in --a.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder (created; must not hold another run unless --resume).")
+@click.option("--size", type=click.IntRange(16), help="Training crop size in px (default 256, as the papers).")
+@click.option("--steps", type=click.IntRange(1), help="Total generator updates (default 2000; with --resume, a new total).")
+@click.option("--batch-size", type=click.IntRange(1), help="Images per step (default 1, as the papers).")
+@click.option("--width", type=click.IntRange(1), help="Base width ngf = ndf of the networks (default 64, as the papers).")
+@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), help="bfloat16 autocast (default auto: CUDA, and CycleGAN on CPUs with AMX).")
+@click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its newest checkpoint stopped.")
+@device_option
+@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@quiet_option
+@json_option
+def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, resume, device, threads, quiet, as_json) -> None:
+    """Train CycleGAN or pix2pix; checkpoints, sample grids and logs go to the run folder --out."""
+    import torch
+
+    from ..training.loop import Interrupted
+    from ..training.runs import create_run
+    from ..translate.config import TranslateConfig
+    from ..translate.train import load_data
+    from ..translate.train import train as run_training
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    run = Path(out)
+    if resume:
+        given = [n for n, v in (("--size", size), ("--batch-size", batch_size), ("--width", width), ("--amp", amp), ("--seed", seed)) if v is not None]
+        if given:
+            raise BrushworkError(f"{given[0]} cannot change when resuming (only --steps may)")
+        cfg, options = _resume_config(run, model, steps)
+        dir_a, dir_b = dir_a or options.get("a"), dir_b or options.get("b")
+    else:
+        values = {"model": model, "size": size or 256, "steps": steps, "batch_size": batch_size, "ngf": width, "ndf": width, "amp": amp, "seed": seed}
+        cfg = TranslateConfig(**{k: v for k, v in values.items() if v is not None})
+    if not dir_a:
+        raise BrushworkError("--a is required (a folder of domain-A images)")
+    data = load_data(cfg, dir_a, dir_b)
+    if not resume:
+        options = {"a": str(dir_a), "b": str(dir_b) if dir_b else None, "config": cfg.to_dict(), "device": dev}
+        run = create_run(run.parent, name=run.name, tag=cfg.model, kind="translate", options=options)
+    note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
+    try:
+        result = run_training(cfg, data, run, resume=resume, device=dev, show_progress=show_progress(quiet, as_json), callback=note)
+    except Interrupted as exc:
+        click.echo(f"brushwork: {exc}", err=True)
+        raise
+    summary = {"run": str(run), "model": cfg.model, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": data.skipped}
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        click.echo(f"trained {cfg.model} in {run} to step {result.step} ({result.steps_per_second:.2f} steps/s); samples in {run / 'samples'}")
+
+
+@translate.command()
+@click.argument("run", type=click.Path())
+@click.argument("source", type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output image (for one input image) or folder (for a folder).")
+@direction_option
+@click.option("--model", type=model_choice, help="Refuse the run unless it was trained as this model.")
+@click.option("--size", "long_side", type=click.IntRange(16), help="Resize each input so its long side is this many px first (default: as it is).")
+@device_option
+@json_option
+def apply(run, source, output, direction, model, long_side, device, as_json) -> None:
+    """Translate an image, or every image in a folder, with a trained run."""
+    from ..translate.apply import load_translator, translate_path
+
+    tr = load_translator(run, direction, model=model, device=resolve_device(device))
+    result = translate_path(tr, source, output, long_side=long_side)
+    if as_json:
+        emit_json({"run": run, "model": tr.cfg.model, "direction": direction, "step": tr.step, **result})
+    else:
+        click.echo(f"wrote {len(result['written'])} image(s) to {output}" + (f" ({result['skipped']} unreadable skipped)" if result["skipped"] else ""))
+
+
+@translate.command()
+@click.argument("run", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@direction_option
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--check/--no-check", default=True, help="Compare onnxruntime's output with PyTorch's.")
+@json_option
+def export(run, output, direction, opset, check, as_json) -> None:
+    """Export one direction's generator to ONNX (images in [0, 1] in and out)."""
+    from ..translate.apply import export_onnx, load_translator
+
+    result = export_onnx(load_translator(run, direction), output, opset=opset, check=check)
+    if as_json:
+        emit_json(result)
+    else:
+        diff = result["max_abs_diff"]
+        click.echo(f"wrote {output} (height and width: multiples of {result['multiple']})" + (f"; onnxruntime matches PyTorch within {diff:.1e}" if diff is not None else ""))
+
+
+@translate.command("make-data")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--task", type=click.Choice(["sepia", "grey", "blur", "edges"]), default="sepia", show_default=True)
+@click.option("--size", type=click.IntRange(16), default=64, show_default=True)
+@click.option("--train", "n_train", type=click.IntRange(1), default=400, show_default=True)
+@click.option("--test", "n_test", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+def make_data(out, task, size, n_train, n_test, seed, as_json) -> None:
+    """Write a synthetic task: photo crops (A) and their rendering (B) in trainA/trainB/testA/testB."""
+    from ..translate.synthetic import write_task
+
+    folders = write_task(out, task, size, n_train, n_test, seed)
+    if as_json:
+        emit_json(folders)
+    else:
+        click.echo(f"wrote {n_train} training and {n_test} test pairs ({task}, {size} px) under {out}")
