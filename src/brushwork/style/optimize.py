@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from ..backbones.vgg import VGGFeatures
 from ..errors import BrushworkError
 from ..imageio import resize
+from ..precision import PRECISIONS, autocast, resolve_precision
 from .color import match_color, transfer_luminance
 from .losses import STYLE_LOSSES, ContentLoss, SlicedWassersteinStyleLoss, tv_loss
 
@@ -53,6 +54,8 @@ class StyleOptions:
         preserve_color: ``"none"``, ``"luminance"`` or ``"histogram"``.
         init: ``"content"``, ``"noise"`` or ``"style"``.
         seed: random seed (noise init, style-loss projections).
+        precision: ``"auto"`` (bfloat16 autocast for the VGG passes where the hardware runs it
+            natively, else float32), ``"float32"`` or ``"bfloat16"``; losses are always float32.
     """
 
     size: int = 512
@@ -74,6 +77,7 @@ class StyleOptions:
     preserve_color: str = "none"
     init: str = "content"
     seed: int = 0
+    precision: str = "auto"
 
     def validate(self) -> "StyleOptions":
         """Raise :class:`BrushworkError` for out-of-range values; return self."""
@@ -91,6 +95,7 @@ class StyleOptions:
             (self.init in ("content", "noise", "style"), f"init must be content, noise or style, not {self.init!r}"),
             (self.style_layer_weights is None or len(self.style_layer_weights) == len(self.style_layers), "give one style layer weight per style layer"),
             (self.style_blend is None or (all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0), "style weights must be non-negative and not all zero"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -157,9 +162,11 @@ class _Objective:
         layer_w = opts.style_layer_weights or tuple(1.0 for _ in opts.style_layers)
         total = sum(layer_w)
         self.layer_weights = dict(zip(opts.style_layers, (w / total for w in layer_w)))
+        self.device = content.device
+        self.precision = resolve_precision(opts.precision, self.device)
         with torch.no_grad():
-            c_feats = model(content[None], opts.content_layers)
-            s_feats = [model(s[None], opts.style_layers) for s in styles]
+            c_feats = self.features(content[None], opts.content_layers)
+            s_feats = [self.features(s[None], opts.style_layers) for s in styles]
         self.content = {name: ContentLoss(c_feats[name]) for name in opts.content_layers}
         loss_cls = STYLE_LOSSES[opts.style_loss]
         # regions: (mask, style indices, blend); with a mask, style 0 inside and style 1 (if any) outside
@@ -179,6 +186,12 @@ class _Objective:
             self.style.append(losses)
         self.area = [1.0] if mask is None else [float(mask.mean())] + ([float(1 - mask.mean())] if len(styles) > 1 else [])
 
+    def features(self, image: torch.Tensor, layers: list[str] | tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """VGG features at ``layers``, computed in the chosen precision and returned as float32."""
+        with autocast(self.precision, self.device):
+            feats = self.model(image, layers)
+        return {name: f.float() for name, f in feats.items()}
+
     def resample(self) -> None:
         for region in self.style:
             for loss in region.values():
@@ -186,7 +199,7 @@ class _Objective:
                     loss.resample()
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        feats = self.model(image, self.layers)
+        feats = self.features(image, self.layers)
         content = sum(loss(feats[name]) for name, loss in self.content.items()) / len(self.content)
         style = sum(a * sum(self.layer_weights[n] * loss(feats[n]) for n, loss in region.items())
                     for a, region in zip(self.area, self.style))
