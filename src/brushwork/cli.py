@@ -43,6 +43,8 @@ COMMANDS = {
     "gan": "brushwork.commands.gan:gan",
     "eval": "brushwork.commands.eval:eval_group",
     "translate": "brushwork.commands.translate:translate",
+    "style": "brushwork.commands.style:style",
+    "stylize-video": "brushwork.commands.stylize_video:stylize_video",
     "serve": "brushwork.commands.serve:serve",
 }
 

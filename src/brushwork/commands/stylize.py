@@ -62,7 +62,7 @@ class _Reporter:
 
 @click.command()
 @click.argument("content", type=click.Path(path_type=Path))
-@click.argument("styles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("styles", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="Output image (or folder when CONTENT is a folder).")
 @click.option("--size", type=int, default=_D.size, show_default=True, help="Long side of the output in px.")
 @click.option("--iterations", type=int, default=_D.iterations, show_default=True, help="Iterations at full size (smaller scales get proportionally more).")
@@ -84,25 +84,41 @@ class _Reporter:
 @click.option("--weights", type=click.Path(path_type=Path), help="Local weights file for the backbone (offline use).")
 @click.option("--pooling", type=click.Choice(["max", "avg"]), default="max", show_default=True)
 @click.option("--seed", type=int, default=_D.seed, show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default=_D.precision, show_default=True, help="auto: bfloat16 VGG passes where the hardware runs them natively (AVX-512 BF16/AMX CPUs, recent GPUs), else float32.")
 @click.option("--save-every", type=click.IntRange(min=0), default=0, help="Also save the image every N iterations.")
 @click.option("--keep-alpha/--no-keep-alpha", default=True, show_default=True, help="Re-attach the content's transparency.")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="16 needs a .tif output.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse larger input images.")
+@click.option("--method", type=click.Choice(["optimize", "adain", "fast"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model.")
+@click.option("--model", "ff_model", help="Model folder (or packaged model name) for --method adain/fast.")
+@click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off (0 = content, 1 = full style).")
+@click.option("--tile", type=click.IntRange(min=0), default=0, help="adain/fast: process in tiles of N px (0: whole image).")
 @device_option
 @quiet_option
 @json_option
 def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, iterations: int, initial_iterations: int,
             min_size: int, style_weights: str | None, content_weight: float, style_weight: float, tv_weight: float,
             style_loss: str, style_layer_weights: str | None, style_scale: float, preserve_color: str, init: str,
-            optimizer: str, lr: float, mask: Path | None, backbone: str, weights: Path | None, pooling: str, seed: int,
-            save_every: int, keep_alpha: bool, quality: int, bit_depth: str, max_pixels: int, device: str,
-            quiet: bool, as_json: bool) -> None:
+            optimizer: str, lr: float, mask: Path | None, backbone: str, weights: Path | None, pooling: str, seed: int, precision: str,
+            save_every: int, keep_alpha: bool, quality: int, bit_depth: str, max_pixels: int, method: str,
+            ff_model: str | None, alpha: float, tile: int, device: str, quiet: bool, as_json: bool) -> None:
     """Paint CONTENT (an image or a folder of images) in the style of STYLE(s).
 
     Multi-scale optimisation from about 128 px up to --size, with a Gram
-    (default) or sliced-Wasserstein style loss on VGG features.
+    (default) or sliced-Wasserstein style loss on VGG features; or one pass of a
+    feed-forward model: --method fast --model DIR (no STYLE) or --method adain --model DIR.
     """
+    if method != "optimize":
+        from .stylize_ff import run_feedforward
+
+        return run_feedforward(content, styles, output, method=method, model=ff_model, size=size, style_weights=_floats(style_weights, "--style-weights"),
+                               preserve_color=preserve_color, mask=mask, alpha=alpha, tile=tile, precision=precision,
+                               backbone=None if click.get_current_context().get_parameter_source("backbone").name == "DEFAULT" else backbone,
+                               weights=weights, keep_alpha=keep_alpha, quality=quality, bit_depth=int(bit_depth), max_pixels=max_pixels,
+                               device=resolve_device(device), quiet=quiet, as_json=as_json, pairs=_output_paths)
+    if not styles:
+        raise BrushworkError("give at least one STYLE image (or --method fast --model DIR)")
     import time
 
     from ..api import stylize_images
@@ -114,7 +130,7 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         style_blend=_floats(style_weights, "--style-weights"), style_loss=style_loss,
         style_layer_weights=_floats(style_layer_weights, "--style-layer-weights"), style_scale=style_scale,
-        preserve_color=preserve_color, init=init, optimizer=optimizer, lr=lr, seed=seed,
+        preserve_color=preserve_color, init=init, optimizer=optimizer, lr=lr, seed=seed, precision=precision,
     ).validate()
     if bit_depth == "16" and output.suffix.lower() not in (".tif", ".tiff"):
         raise BrushworkError("--bit-depth 16 needs a .tif or .tiff output")

@@ -71,6 +71,20 @@ def export_onnx(gen: LoadedGenerator, path: str | os.PathLike, *, opset: int = 1
     return result
 
 
+def export_graph(model: nn.Module, args: tuple[torch.Tensor, ...], path: str | os.PathLike, *, inputs: list[str], outputs: list[str],
+                 dynamic_axes: dict[str, dict[int, str]], opset: int = 17) -> None:
+    """``torch.onnx.export`` of ``model`` on example ``args`` to ``path``, atomically (any module, not only GANs)."""
+    import warnings
+
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise BrushworkError("ONNX export needs the onnx package: pip install 'brushwork[onnx]'") from None
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        torch.onnx.export(model, args, str(tmp), input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
+
+
 def check_onnx(path: str | os.PathLike, model: nn.Module, args: tuple[torch.Tensor, ...], names: list[str], tol: float = 1e-4) -> float:
     """Max absolute difference between onnxruntime and PyTorch on ``args``; raises over ``tol``."""
     try:

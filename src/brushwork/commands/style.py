@@ -1,0 +1,113 @@
+"""`brushwork style ...`: train feed-forward style networks and export them to ONNX.
+
+The commands parse options and report; the work is in :mod:`brushwork.style.ff_train`
+and :mod:`brushwork.style.feedforward`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import BrushworkError
+from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+
+
+@click.group()
+def style() -> None:
+    """Feed-forward style transfer: train fast (per-style) and AdaIN (arbitrary-style) networks, export them."""
+
+
+def _train_options(f):
+    options = [
+        click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos."),
+        click.option("--bundled-photos", is_flag=True, help="Also train on scikit-image's bundled photos."),
+        click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run)."),
+        click.option("--size", type=int, default=256, show_default=True, help="Side of the square random training crops in px."),
+        click.option("--batch", "batch_size", type=int, default=4, show_default=True),
+        click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it to train longer]."),
+        click.option("--lr", type=float, default=1e-3, show_default=True),
+        click.option("--content-weight", type=float, default=1.0, show_default=True),
+        click.option("--style-weight", type=float, default=5.0, show_default=True),
+        click.option("--tv-weight", type=float, default=1.0, show_default=True),
+        click.option("--backbone", default="vgg16-hed", show_default=True, help="VGG loss network / encoder (recorded in the model)."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--preview-every", "sample_every", type=int, default=100, show_default=True, help="Write preview images every N steps."),
+        click.option("--ckpt-every", type=int, default=200, show_default=True, help="Checkpoint (and save the model) every N steps."),
+        click.option("--amp", is_flag=True, help="bfloat16 autocast (CPU with AMX, or CUDA): about 2x faster."),
+        click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
+        click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
+        device_option, quiet_option, json_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run(kind: str, out: Path, resume: bool, device: str, quiet: bool, as_json: bool, **opts) -> None:
+    from ..style.ff_train import FFTrainConfig, Interrupted, load_run_config, start, train
+
+    dev = resolve_device(device)
+    if resume:
+        cfg = load_run_config(out, kind, steps=opts["steps"])
+    else:
+        if opts["content"] is None:
+            raise BrushworkError("--content is required (a folder of photos)")
+        fp32 = opts.pop("fp32_weights")
+        opts["steps"] = opts["steps"] or 2000
+        cfg = FFTrainConfig(kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")), half=not fp32, **{k: v for k, v in opts.items() if k in FFTrainConfig.__dataclass_fields__})
+        start(cfg, out)
+    note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
+    try:
+        result = train(cfg, out, resume=resume, device=dev, show_progress=show_progress(quiet, as_json), callback=note)
+    except Interrupted as exc:
+        click.echo(f"brushwork: {exc}", err=True)
+        raise
+    summary = {"model": str(out), "kind": kind, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": round(result.steps_per_second, 3)}
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        click.echo(f"trained {kind} model {out} to step {result.step} ({result.steps_per_second:.2f} steps/s)")
+
+
+@style.command("train-fast")
+@click.option("--style", "style_image", required=False, type=click.Path(dir_okay=False, path_type=Path), help="The style image.")
+@click.option("--preset", type=click.Choice(["light", "johnson"]), default="light", show_default=True, help="Network size.")
+@_train_options
+def train_fast(style_image: Path | None, **opts) -> None:
+    """Train a fast per-style network (Johnson et al., 2016) for one style image."""
+    if style_image is None and not opts["resume"]:
+        raise BrushworkError("--style is required (one style image)")
+    _run("fast", style=style_image, **opts)
+
+
+@style.command("train-adain")
+@click.option("--styles", "style_dir", required=False, type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
+@click.option("--width", type=float, default=1.0, show_default=True, help="Decoder channel multiplier (0.5: a light decoder).")
+@_train_options
+def train_adain(style_dir: Path | None, **opts) -> None:
+    """Train an AdaIN decoder (Huang & Belongie, 2017) for arbitrary styles."""
+    if style_dir is None and not opts["resume"]:
+        raise BrushworkError("--styles is required (a folder of style images)")
+    _run("adain", style=style_dir, **opts)
+
+
+@style.command("export")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .onnx file to write.")
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--check/--no-check", default=True, show_default=True, help="Compare onnxruntime with PyTorch on a test image.")
+@json_option
+def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) -> None:
+    """Export a fast or AdaIN model folder to ONNX (dynamic image size)."""
+    from ..style.feedforward import FeedForward, export_onnx
+
+    if output.suffix.lower() != ".onnx":
+        raise BrushworkError(f"{output}: the output must be an .onnx file")
+    result = export_onnx(FeedForward(model), output, opset=opset, check=check)
+    if as_json:
+        emit_json(result)
+    else:
+        diff = "" if result["max_abs_diff"] is None else f" (onnxruntime max abs diff {result['max_abs_diff']:.1e})"
+        click.echo(f"wrote {output}{diff}")

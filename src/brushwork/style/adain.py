@@ -1,0 +1,166 @@
+"""Arbitrary style transfer in one pass: AdaIN (Huang & Belongie, 2017).
+
+A frozen VGG encoder up to ``relu4_1`` (the backbone's own weights, never stored in
+the model file), the AdaIN layer that gives the content features the channel-wise mean
+and standard deviation of the style features, and a decoder that mirrors the encoder
+(nearest x2 up-sampling, reflection padding, no normalisation). Only the decoder is
+trained and saved.
+
+Inference options: the content-style trade-off ``alpha``, interpolation between
+several styles with weights, colour preservation, and a mask that confines each of
+two styles to a region (``mask`` 1 -> first style, 0 -> second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..backbones.vgg import VGGFeatures
+from ..errors import BrushworkError
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+CONTENT_LAYER = "relu4_1"
+_EPS = 1e-5
+
+
+def mean_std(feat: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel mean and standard deviation of ``(N, C, H, W)`` features, each ``(N, C, 1, 1)``.
+
+    With ``mask`` ``(N, 1, H, W)`` in [0, 1], the statistics are weighted by it.
+    """
+    if mask is None:
+        mean = feat.mean(dim=(2, 3), keepdim=True)
+        var = feat.var(dim=(2, 3), keepdim=True, unbiased=False)
+    else:
+        w = mask / mask.sum(dim=(2, 3), keepdim=True).clamp_min(_EPS)
+        mean = (feat * w).sum(dim=(2, 3), keepdim=True)
+        var = ((feat - mean).pow(2) * w).sum(dim=(2, 3), keepdim=True)
+    return mean, (var + _EPS).sqrt()
+
+
+def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor) -> torch.Tensor:
+    """Normalise ``content`` per channel and give it ``style_mean`` / ``style_std``."""
+    c_mean, c_std = mean_std(content)
+    return (content - c_mean) / c_std * style_std + style_mean
+
+
+@dataclass(frozen=True)
+class AdaINConfig:
+    """Shape of the decoder: ``arch`` of the encoder it mirrors (``vgg16`` / ``vgg19``) and
+    ``width``, a channel multiplier (1.0 is the paper's decoder; 0.5 a light one)."""
+
+    arch: str = "vgg16"
+    width: float = 1.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AdaINConfig":
+        try:
+            return cls(arch=str(d["arch"]), width=float(d["width"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BrushworkError(f"not an AdaIN configuration ({exc})") from None
+
+
+def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect")]
+    return layers + [nn.ReLU(inplace=True)] if relu else layers
+
+
+class Decoder(nn.Module):
+    """Mirror of the VGG encoder from ``relu4_1`` back to RGB (see module docstring)."""
+
+    kind = "adain"
+
+    def __init__(self, config: AdaINConfig = AdaINConfig()) -> None:
+        super().__init__()
+        if config.arch not in ("vgg16", "vgg19"):
+            raise BrushworkError(f"AdaIN decoder: arch must be vgg16 or vgg19, not {config.arch!r}")
+        if not 0.1 <= config.width <= 2:
+            raise BrushworkError(f"AdaIN decoder: width must be between 0.1 and 2, not {config.width}")
+        self.config = config
+        c = [max(8, round(n * config.width)) for n in (256, 128, 64)]
+        block3 = 3 if config.arch == "vgg16" else 4
+        up = nn.Upsample(scale_factor=2.0, mode="nearest")
+        layers: list[nn.Module] = [*_conv(512, c[0]), up]
+        for _ in range(block3 - 1):
+            layers += _conv(c[0], c[0])
+        layers += [*_conv(c[0], c[1]), up, *_conv(c[1], c[1]), *_conv(c[1], c[2]), up, *_conv(c[2], c[2]), *_conv(c[2], 3, relu=False)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        """``relu4_1``-like features ``(N, 512, h, w)`` -> RGB ``(N, 3, 8h, 8w)`` (unclamped)."""
+        return self.net(feat)
+
+
+def encode(encoder: VGGFeatures, images: torch.Tensor, layers: Sequence[str] = (CONTENT_LAYER,)) -> dict[str, torch.Tensor]:
+    """Encoder activations of ``images`` (RGB in [0, 1], any size) at ``layers``."""
+    return encoder(images, list(layers))
+
+
+def _pad8(x: torch.Tensor) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % 8, (-w) % 8
+    return F.pad(x, (0, pw, 0, ph), mode="reflect") if ph or pw else x
+
+
+def style_statistics(encoder: VGGFeatures, styles: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(mean, std)`` at ``relu4_1`` of each style image ``(3, H, W)``, each ``(1, 512, 1, 1)``;
+    :func:`blend_statistics` mixes them."""
+    return [mean_std(encode(encoder, s[None])[CONTENT_LAYER]) for s in styles]
+
+
+def blend_statistics(stats: Sequence[tuple[torch.Tensor, torch.Tensor]], weights: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted mix of style statistics (interpolation between styles, weights summing to 1)."""
+    if len(weights) != len(stats):
+        raise BrushworkError(f"{len(stats)} style(s) but {len(weights)} style weight(s)")
+    total = float(sum(weights))
+    if total <= 0 or any(w < 0 for w in weights):
+        raise BrushworkError("style weights must be non-negative and not all zero")
+    mean = sum(w / total * m for w, (m, _) in zip(weights, stats))
+    std = sum(w / total * s for w, (_, s) in zip(weights, stats))
+    return mean, std  # type: ignore[return-value]
+
+
+def transfer(
+    encoder: VGGFeatures,
+    decoder: Decoder,
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    *,
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Stylise ``content`` ``(3, H, W)`` in [0, 1] with the style image(s) ``(3, h, w)``.
+
+    Args:
+        alpha: 0 reconstructs the content, 1 is full style.
+        style_weights: interpolation weights between the styles (default: equal).
+        mask: ``(1, H, W)`` in [0, 1]; needs exactly two styles: the first applies
+            where the mask is 1, the second where it is 0.
+
+    Returns ``(3, H, W)`` clamped to [0, 1].
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise BrushworkError(f"alpha must be between 0 and 1, not {alpha}")
+    if not styles:
+        raise BrushworkError("AdaIN needs at least one style image")
+    h, w = content.shape[-2:]
+    fc = encode(encoder, _pad8(content[None]))[CONTENT_LAYER]
+    stats = style_statistics(encoder, styles)
+    if mask is not None:
+        if len(styles) != 2:
+            raise BrushworkError(f"a mask needs exactly two styles (inside, outside), not {len(styles)}")
+        m = F.interpolate(_pad8(mask[None]), size=fc.shape[-2:], mode="area")
+        t = m * adain(fc, *stats[0]) + (1 - m) * adain(fc, *stats[1])
+    else:
+        t = adain(fc, *blend_statistics(stats, style_weights or [1.0] * len(styles)))
+    t = alpha * t + (1 - alpha) * fc
+    return decoder(t)[0, :, :h, :w].clamp(0, 1)

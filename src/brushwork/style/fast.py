@@ -1,0 +1,117 @@
+"""Johnson et al. (2016) image transformation network for per-style fast stylisation.
+
+Down-sampling convolutions, residual blocks and resize-convolution up-sampling (nearest
+x2 then a convolution, so no checkerboard), instance normalisation and reflection
+padding throughout. Takes RGB ``(N, 3, H, W)`` in ``[0, 1]`` and returns the stylised
+image of the same size (any size: inputs are padded to a multiple of 4 and cropped back).
+
+Presets: ``johnson`` is the paper's network (32/64/128 channels, 5 residual blocks,
+9x9 edge convolutions, ~1.7 M parameters); ``light`` (16/32/64 channels, 3 blocks,
+5x5 edges, ~0.2 M parameters) trades some stroke detail for CPU speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import BrushworkError
+
+
+@dataclass(frozen=True)
+class FastConfig:
+    """Shape of a :class:`TransformerNet`: channel widths of the three stages, residual
+    blocks, and the kernel size of the first and last convolution."""
+
+    channels: tuple[int, int, int] = (32, 64, 128)
+    residual_blocks: int = 5
+    edge_kernel: int = 9
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FastConfig":
+        try:
+            return cls(channels=tuple(int(c) for c in d["channels"]), residual_blocks=int(d["residual_blocks"]), edge_kernel=int(d["edge_kernel"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BrushworkError(f"not a fast-network configuration ({exc})") from None
+
+
+PRESETS = {
+    "johnson": FastConfig(),
+    "light": FastConfig(channels=(16, 32, 64), residual_blocks=3, edge_kernel=5),
+}
+
+
+def preset(name: str) -> FastConfig:
+    """The named :data:`PRESETS` entry; BrushworkError for an unknown name."""
+    if name not in PRESETS:
+        raise BrushworkError(f"unknown fast-network preset {name!r}; use one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def conv_norm(cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> nn.Sequential:
+    """Reflection-padded convolution + instance norm (affine; as one-channel groups) [+ ReLU]."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, padding_mode="reflect"),
+        nn.GroupNorm(cout, cout),  # = affine instance norm, with a fast channels-last CPU kernel
+    ]
+    if relu:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv-norm layers with an identity shortcut (Johnson's variant, no final ReLU)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv_norm(channels, channels, 3), conv_norm(channels, channels, 3, relu=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class UpConv(nn.Module):
+    """Nearest-neighbour x2 up-sampling followed by a conv-norm-ReLU (resize-convolution)."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = conv_norm(cin, cout, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class TransformerNet(nn.Module):
+    """The image transformation network; see the module docstring."""
+
+    kind = "fast"
+
+    def __init__(self, config: FastConfig = FastConfig()) -> None:
+        super().__init__()
+        c1, c2, c3 = config.channels
+        k = config.edge_kernel
+        self.config = config
+        self.net = nn.Sequential(
+            conv_norm(3, c1, k),
+            conv_norm(c1, c2, 3, stride=2),
+            conv_norm(c2, c3, 3, stride=2),
+            *[ResidualBlock(c3) for _ in range(config.residual_blocks)],
+            UpConv(c3, c2),
+            UpConv(c2, c1),
+            nn.Conv2d(c1, 3, k, padding=k // 2, padding_mode="reflect"),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` in [0, 1] -> ``(N, 3, H, W)`` (unclamped; clamp for display)."""
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        y = self.net(x * 2 - 1)  # centred input; the output is an image directly
+        return (y + 0.5)[..., :h, :w]

@@ -1,0 +1,366 @@
+"""Training of feed-forward style networks, both kinds, on :mod:`brushwork.training.loop`.
+
+* ``fast``: a :class:`~brushwork.style.fast.TransformerNet` for one style image, with
+  Johnson et al.'s perceptual losses (content at ``relu2_2``, Gram style at
+  ``relu1_2 relu2_2 relu3_3 relu4_3``, total variation).
+* ``adain``: the :class:`~brushwork.style.adain.Decoder`, with the content loss against the
+  AdaIN target at ``relu4_1`` and the mean/std style loss over ``relu1_1`` .. ``relu4_1``.
+
+Both train on random crops (random scale and position) with random horizontal flips of
+the images in any folders, drawn from one explicit generator that the checkpoint stores,
+so ``resume`` continues bitwise. Losses are normalised by the size of their targets (as in
+:mod:`brushwork.style.losses`), so the default weights work across backbones.
+
+A model folder ``OUT`` receives the model (``save_pretrained``) at every checkpoint and
+holds the run in ``OUT/run`` (``run.json``, checkpoints, preview images, metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..backbones.vgg import VGGFeatures, load_vgg
+from ..data.bundled import bundled_photo
+from ..data.files import SkipCounter, iter_images
+from ..errors import BrushworkError
+from ..imagegrid import save_grid
+from ..imageio import load_image, resize, resize_long_side
+from ..training import checkpoint as ckpt
+from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers catch it from here)
+from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
+from ..training.metrics_log import MetricsLog
+from ..training.runs import create_run, read_run
+from . import adain as A
+from .fast import TransformerNet, preset
+from .losses import GramStyleLoss, tv_loss
+from .pretrained import StyleNet, save_pretrained
+
+FAST_CONTENT = "relu2_2"
+FAST_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+RUN = "run"
+BUNDLED = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+@dataclass
+class FFTrainConfig:
+    """Options of one training run (stored in ``run.json``; a resumed run reuses them).
+
+    Attributes:
+        kind: ``fast`` or ``adain``.
+        content: folder (or zip) of content images.
+        style: one style image (``fast``) or a folder of style images (``adain``).
+        preset: fast-network preset (``light`` / ``johnson``); ignored for AdaIN.
+        width: AdaIN decoder channel multiplier (1.0 = the paper's).
+        bundled_photos: also train on scikit-image's bundled photos.
+        size: side of the square training crops in px.
+        style_size: long side of the style image for a fast network's Gram targets.
+        batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
+        content_weight, style_weight, tv_weight: loss weights.
+        backbone: VGG loss network / encoder (recorded in the model).
+        amp: bfloat16 autocast for the forward passes (CPU with AMX or CUDA).
+        half: store the model's weights as float16.
+    """
+
+    kind: str
+    content: str
+    style: str
+    preset: str = "light"
+    width: float = 1.0
+    bundled_photos: bool = False
+    size: int = 256
+    style_size: int = 384
+    batch_size: int = 4
+    steps: int = 2000
+    lr: float = 1e-3
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    tv_weight: float = 1.0
+    backbone: str = "vgg16-hed"
+    seed: int = 0
+    ckpt_every: int = 200
+    sample_every: int = 100
+    log_every: int = 10
+    amp: bool = False
+    half: bool = True
+
+    def validate(self) -> "FFTrainConfig":
+        checks = [
+            (self.kind in ("fast", "adain"), f"kind must be fast or adain, not {self.kind!r}"),
+            (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
+            (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
+            (min(self.content_weight, self.style_weight, self.tv_weight) >= 0, "loss weights must not be negative"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise BrushworkError(message)
+        if self.kind == "fast":
+            preset(self.preset)
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FFTrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# --------------------------------------------------------------------------- data
+
+
+class ImagePool:
+    """Images held in memory (short side at most ``2 * size``), sampled as random crops."""
+
+    def __init__(self, images: list[torch.Tensor], size: int, name: str) -> None:
+        if not images:
+            raise BrushworkError(f"{name}: no readable images")
+        self.images, self.size, self.name = images, size, name
+
+    @classmethod
+    def from_sources(cls, sources: list[str], size: int, bundled: bool = False) -> "ImagePool":
+        """Every image of the given files / folders (plus the bundled photos); BrushworkError if none."""
+        images, skipped = [], SkipCounter()
+        for src in sources:
+            if Path(src).is_file() and not src.lower().endswith(".zip"):
+                images.append(load_image(src).rgb)
+            else:
+                images += [img for _, img in iter_images(src, skipped=skipped)]
+        images += [bundled_photo(n) for n in BUNDLED] if bundled else []
+        return cls([_shrink(img, 2 * size) for img in images], size, ", ".join(sources))
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """``(n, 3, size, size)``: random image, crop of 50-100 % of its short side, random flip."""
+        out = []
+        for _ in range(n):
+            img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+            h, w = img.shape[-2:]
+            side = max(1, int(min(h, w) * (0.5 + 0.5 * float(torch.rand((), generator=gen)))))
+            top = int(torch.randint(h - side + 1, (1,), generator=gen))
+            left = int(torch.randint(w - side + 1, (1,), generator=gen))
+            crop = resize(img[:, top : top + side, left : left + side], (self.size, self.size))
+            out.append(crop.flip(-1) if bool(torch.rand((), generator=gen) < 0.5) else crop)
+        return torch.stack(out)
+
+    def fixed(self, n: int) -> torch.Tensor:
+        """The first ``n`` images, centre-cropped to ``size`` (for previews)."""
+        from ..data.datasets import center_crop_resize
+
+        return torch.stack([center_crop_resize(img, self.size) for img in self.images[:n]])
+
+
+def _shrink(img: torch.Tensor, short: int) -> torch.Tensor:
+    h, w = img.shape[-2:]
+    return resize_long_side(img, round(max(h, w) * short / min(h, w))) if min(h, w) > short else img
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def _rel_mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error divided by the target's mean square (1.0 = as far as zero)."""
+    return (x - target).pow(2).mean() / target.detach().pow(2).mean().clamp_min(1e-8)
+
+
+class FastObjective:
+    """Johnson's perceptual loss for one style image."""
+
+    def __init__(self, vgg: VGGFeatures, style: torch.Tensor, cfg: FFTrainConfig) -> None:
+        self.vgg, self.cfg = vgg, cfg
+        with torch.no_grad():
+            feats = vgg(resize_long_side(style, cfg.style_size)[None], list(FAST_STYLE))
+        self.grams = [GramStyleLoss([feats[n]], [1.0]) for n in FAST_STYLE]
+
+    def __call__(self, net: TransformerNet, x: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+        with torch.no_grad(), autocast():
+            target = self.vgg(x, [FAST_CONTENT])[FAST_CONTENT].float()
+        with autocast():
+            y = net(x)
+            feats = self.vgg(y, list(dict.fromkeys([FAST_CONTENT, *FAST_STYLE])))
+        content = _rel_mse(feats[FAST_CONTENT].float(), target)
+        style = sum(torch.stack([g(feats[n][i : i + 1].float()) for i in range(x.shape[0])]).mean() for n, g in zip(FAST_STYLE, self.grams)) / len(FAST_STYLE)
+        return {"content": content, "style": style, "tv": tv_loss(y.float())}
+
+
+class AdaINObjective:
+    """Huang & Belongie's decoder loss: content vs the AdaIN target, mean/std style loss."""
+
+    def __init__(self, vgg: VGGFeatures) -> None:
+        self.vgg = vgg
+
+    def __call__(self, dec: A.Decoder, x: torch.Tensor, s: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+        with torch.no_grad(), autocast():
+            fs = {k: v.float() for k, v in self.vgg(s, list(A.STYLE_LAYERS)).items()}
+            t = A.adain(self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float(), *A.mean_std(fs[A.CONTENT_LAYER]))
+        with autocast():
+            y = dec(t)
+            fy = self.vgg(y, list(A.STYLE_LAYERS))
+        content = _rel_mse(fy[A.CONTENT_LAYER].float(), t)
+        style = 0.0
+        for n in A.STYLE_LAYERS:
+            (m_y, s_y), (m_s, s_s) = A.mean_std(fy[n].float()), A.mean_std(fs[n])
+            style = style + _rel_mse(m_y, m_s) + _rel_mse(s_y, s_s)
+        return {"content": content, "style": style / len(A.STYLE_LAYERS), "tv": tv_loss(y.float())}
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+@dataclass
+class Parts:
+    """What a step touches; ``gen`` drives all training randomness."""
+
+    cfg: FFTrainConfig
+    net: StyleNet
+    opt: torch.optim.Optimizer
+    gen: torch.Generator
+    contents: ImagePool
+    styles: ImagePool | None
+    objective: Any
+    device: torch.device
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if not self.cfg.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+
+def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> Parts:
+    """Data pools, loss network, the network to train (seeded) and its optimiser."""
+    contents = ImagePool.from_sources([cfg.content], cfg.size, cfg.bundled_photos)
+    vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
+    torch.manual_seed(cfg.seed)
+    if cfg.kind == "fast":
+        if not Path(cfg.style).is_file():
+            raise BrushworkError(f"{cfg.style}: the style of a fast network must be one image file")
+        net: StyleNet = TransformerNet(preset(cfg.preset))
+        styles, objective = None, FastObjective(vgg, load_image(cfg.style).rgb.to(device), cfg)
+    else:
+        net = A.Decoder(A.AdaINConfig(arch=vgg.arch, width=cfg.width))
+        styles, objective = ImagePool.from_sources([cfg.style], cfg.size), AdaINObjective(vgg)
+    net = net.to(device).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    return Parts(cfg, net, opt, gen, contents, styles, objective, device)
+
+
+def train_step(p: Parts) -> dict[str, float]:
+    """One Adam step on a fresh batch of crops; returns the weighted parts of the loss."""
+    c = p.cfg
+    x = p.contents.sample(c.batch_size, p.gen).to(p.device)
+    if p.styles is None:
+        parts = p.objective(p.net, x, p.autocast)
+    else:
+        parts = p.objective(p.net, x, p.styles.sample(c.batch_size, p.gen).to(p.device), p.autocast)
+    loss = c.content_weight * parts["content"] + c.style_weight * parts["style"] + c.tv_weight * parts["tv"]
+    p.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    p.opt.step()
+    return {"loss": loss.item(), **{k: float(v.detach()) for k, v in parts.items()}}
+
+
+@torch.no_grad()
+def preview(p: Parts, n: int = 4) -> torch.Tensor:
+    """Fixed content crops over their stylised versions (AdaIN: each with one fixed style crop)."""
+    x = p.contents.fixed(n).to(p.device)
+    was = p.net.training
+    p.net.eval()
+    try:
+        if p.styles is None:
+            y = p.net(x).clamp(0, 1)
+            return torch.cat([x, y])
+        s = p.styles.fixed(n).to(p.device)
+        s = s.repeat(-(-x.shape[0] // s.shape[0]), 1, 1, 1)[: x.shape[0]]
+        y = torch.stack([A.transfer(p.objective.vgg, p.net, xi, [si]) for xi, si in zip(x, s)])
+        return torch.cat([x, s, y])
+    finally:
+        p.net.train(was)
+
+
+def _state(p: Parts):
+    return {"net": p.net}, {"opt": p.opt}, {"data": p.gen}
+
+
+def run_dir_of(out: str | Path) -> Path:
+    """Where the run of model folder ``out`` lives."""
+    return Path(out) / RUN
+
+
+def start(cfg: FFTrainConfig, out: str | Path) -> Path:
+    """Validate ``cfg``, check its data, and create the run folder ``OUT/run``."""
+    cfg.validate()
+    for src in (cfg.content, cfg.style):
+        if not Path(src).exists():
+            raise BrushworkError(f"{src}: no such file or folder")
+    if cfg.kind == "adain":
+        from ..data.files import image_refs
+
+        image_refs(cfg.style)  # a style folder with no images fails here, before a run exists
+    return create_run(out, name=RUN, tag=cfg.kind, kind=f"style-{cfg.kind}", options=asdict(cfg))
+
+
+def load_run_config(out: str | Path, kind: str, steps: int | None = None) -> FFTrainConfig:
+    """The config a run was started with (``steps`` optionally raised for a longer resume)."""
+    record = read_run(run_dir_of(out), kind=f"style-{kind}")
+    cfg = FFTrainConfig.from_dict(record["options"])
+    if steps is not None:
+        cfg.steps = steps
+    return cfg.validate()
+
+
+def train(
+    cfg: FFTrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    show_progress: bool = False,
+    callback: Callback | None = None,
+    max_steps_this_call: int | None = None,
+    vgg: VGGFeatures | None = None,
+) -> LoopResult:
+    """Train (or resume) a feed-forward style network into model folder ``out``.
+
+    The run folder must exist (:func:`start`). At every checkpoint the current network
+    is also saved as the model (``save_pretrained``), so even a stopped run leaves a
+    usable model. ``vgg`` reuses an already loaded loss network (it must be ``cfg.backbone``).
+
+    Raises:
+        NonFiniteLoss: a loss became NaN / inf. Interrupted: Ctrl-C / SIGTERM (after a checkpoint).
+    """
+    run_dir, dev, emit = run_dir_of(out), torch.device(device), callback or default_callback
+    if not resume and ckpt.list_checkpoints(run_dir):
+        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
+    seed_everything(cfg.seed)
+    p = build_parts(cfg, dev, vgg)
+    last = ckpt.latest_checkpoint(run_dir) if resume else None
+    start_step = int(ckpt.unpack_state(last, *_state(p))["step"]) if last is not None else 0
+    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
+
+    def save(step: int, metrics: dict[str, Any]) -> Path:
+        tensors, state = ckpt.pack_state(*_state(p))
+        state.update(config=asdict(cfg), metrics=metrics)
+        path = ckpt.save_checkpoint(run_dir, step, tensors, state)
+        note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "content": cfg.content, "style": cfg.style, "metrics": metrics}
+        save_pretrained(p.net, out, backbone=cfg.backbone, training=note, half=cfg.half)
+        emit("checkpoint", {"path": str(path), "step": step})
+        return path
+
+    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
+        if every(step, cfg.sample_every) or step == cfg.steps:
+            path = run_dir / "samples" / f"step-{step:08d}.png"
+            save_grid(preview(p).cpu(), path, nrow=4)
+            emit("sample", {"path": str(path), "step": step})
+        if every(step, cfg.log_every) or step == cfg.steps:
+            log.log(step, losses)
+            emit("log", {"step": step, **losses})
+        return {}
+
+    spec = LoopSpec(step=lambda _: train_step(p), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.kind}")
+    try:
+        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
+    finally:
+        log.close()

@@ -1,0 +1,120 @@
+"""Fast (Johnson) networks: layer shapes, instance norm, model files, tiling, ONNX parity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from brushwork.errors import BrushworkError
+from brushwork.style.fast import FastConfig, TransformerNet, conv_norm, preset
+from brushwork.style.pretrained import from_pretrained, read_config, save_pretrained
+from brushwork.style.tiling import run_tiled
+
+TINY = FastConfig(channels=(4, 8, 8), residual_blocks=1, edge_kernel=3)
+
+
+def test_output_keeps_any_input_size():
+    net = TransformerNet(TINY).eval()
+    for h, w in [(32, 32), (37, 50), (9, 14)]:
+        assert net(torch.rand(2, 3, h, w)).shape == (2, 3, h, w)
+
+
+def test_presets_have_the_documented_sizes():
+    count = lambda cfg: sum(p.numel() for p in TransformerNet(cfg).parameters())
+    assert 1.6e6 < count(preset("johnson")) < 1.8e6  # Johnson et al.'s network
+    assert count(preset("light")) < count(preset("johnson")) / 5
+    with pytest.raises(BrushworkError, match="unknown fast-network preset"):
+        preset("huge")
+
+
+def test_normalisation_is_affine_instance_norm():
+    layer = conv_norm(3, 5, 3, relu=False)
+    with torch.no_grad():
+        layer[1].weight.uniform_(0.5, 2)
+        layer[1].bias.uniform_(-1, 1)
+    x = torch.rand(2, 3, 11, 13)
+    conv = layer[0](x)
+    want = F.instance_norm(conv, weight=layer[1].weight, bias=layer[1].bias, eps=1e-5)
+    torch.testing.assert_close(layer(x), want, atol=1e-5, rtol=1e-5)
+
+
+def test_upsampling_is_resize_convolution():
+    net = TransformerNet(TINY)
+    kinds = [type(m).__name__ for m in net.modules()]
+    assert "ConvTranspose2d" not in kinds and kinds.count("UpConv") == 2
+
+
+def test_save_and_load_round_trip_exactly(tmp_path):
+    torch.manual_seed(1)
+    net = TransformerNet(TINY).eval()
+    save_pretrained(net, tmp_path / "m", backbone="vgg16-hed", training={"steps": 3})
+    back = from_pretrained(tmp_path / "m", kind="fast")
+    assert back.config == TINY
+    for k, v in net.state_dict().items():
+        assert torch.equal(back.state_dict()[k], v)
+    x = torch.rand(1, 3, 20, 24)
+    assert torch.equal(back(x), net(x))
+    rec = read_config(tmp_path / "m")
+    assert rec["kind"] == "fast" and rec["backbone"] == "vgg16-hed" and rec["training"] == {"steps": 3}
+
+
+def test_half_precision_files_store_float16(tmp_path):
+    net = TransformerNet(TINY)
+    save_pretrained(net, tmp_path / "h", backbone="vgg16-hed", half=True)
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "h" / "model.safetensors"))
+    assert all(v.dtype == torch.float16 for v in stored.values())
+    back = from_pretrained(tmp_path / "h")
+    for k, v in net.state_dict().items():
+        assert torch.equal(back.state_dict()[k], v.half().float())
+
+
+def test_bad_model_folders_are_refused(tmp_path):
+    net = TransformerNet(TINY)
+    save_pretrained(net, tmp_path / "m", backbone="vgg16-hed")
+    with pytest.raises(BrushworkError, match="trained with backbone 'vgg16-hed', not 'vgg19-imagenet'"):
+        from_pretrained(tmp_path / "m", backbone="vgg19-imagenet")
+    with pytest.raises(BrushworkError, match="not a 'adain' model"):
+        from_pretrained(tmp_path / "m", kind="adain")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BrushworkError, match="not a Brushwork model"):
+        from_pretrained(tmp_path / "empty")
+    with pytest.raises(BrushworkError, match="no such model folder"):
+        from_pretrained(tmp_path / "missing")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{not json")
+    with pytest.raises(BrushworkError, match="unreadable model config"):
+        from_pretrained(bad)
+    (bad / "config.json").write_text(json.dumps({"brushwork_model": 1, "kind": "fast", "config": {"channels": [8, 8, 8], "residual_blocks": 1, "edge_kernel": 3}, "backbone": "vgg16-hed"}))
+    (bad / "model.safetensors").write_bytes((tmp_path / "m" / "model.safetensors").read_bytes())
+    with pytest.raises(BrushworkError, match="do not fit the config"):
+        from_pretrained(bad)
+
+
+def test_tiling_is_exact_for_pointwise_functions():
+    x = torch.rand(3, 150, 210)
+    torch.testing.assert_close(run_tiled(lambda t: t * 0.5 + 0.1, x, tile=64, overlap=16), x * 0.5 + 0.1)
+    small = torch.rand(3, 40, 40)
+    assert torch.equal(run_tiled(lambda t: t.flip(-1), small, tile=64), small.flip(-1))
+
+
+def test_onnx_export_matches_pytorch_at_another_size(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from brushwork.style.feedforward import FeedForward, export_onnx
+
+    torch.manual_seed(2)
+    save_pretrained(TransformerNet(TINY), tmp_path / "m", backbone="vgg16-hed")
+    ff = FeedForward(tmp_path / "m")
+    result = export_onnx(ff, tmp_path / "m.onnx", size=32)
+    assert result["max_abs_diff"] < 1e-3
+    x = torch.rand(1, 3, 44, 60)
+    (got,) = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(None, {"images": x.numpy()})
+    with torch.no_grad():
+        want = ff.net(x).clamp(0, 1)
+    assert got.shape == (1, 3, 44, 60)
+    assert float(abs(torch.from_numpy(got) - want).max()) < 1e-3
