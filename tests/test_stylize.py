@@ -55,13 +55,14 @@ def test_cli_writes_output_and_json(images, tmp_path, capsys):
     assert set(report["losses"]) == {"content", "style", "tv"} and report["backbone"] == "vgg16-hed"
 
 
-def test_output_moves_towards_the_style(images):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_output_moves_towards_the_style(images, precision):
     from brushwork.api import stylize_images
     from brushwork.backbones.vgg import load_vgg
     from brushwork.imageio import load_image, resize
     from brushwork.style.losses import ContentLoss, GramStyleLoss
 
-    options = StyleOptions(size=48, min_size=32, initial_iterations=150, iterations=60, tv_weight=0.0)
+    options = StyleOptions(size=48, min_size=32, initial_iterations=150, iterations=60, tv_weight=0.0, precision=precision)
     result = stylize_images(images["content"], [images["style"]], options).result.image
     model = load_vgg("vgg16-hed")
     content = resize(load_image(images["content"]).rgb, tuple(result.shape[-2:]))
