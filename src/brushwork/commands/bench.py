@@ -12,7 +12,9 @@ BENCHMARKS = {
     "digits": "brushwork.bench.digits:command",
     "features": "brushwork.bench.features:command",
     "translate": "brushwork.bench.translate:command",
+    "families": "brushwork.bench.families:command",
     "serve": "brushwork.bench.serve:command",
+    "infer": "brushwork.bench.infer:command",
 }
 
 

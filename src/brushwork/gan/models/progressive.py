@@ -70,14 +70,14 @@ def _g_levels(G: Generator, z: torch.Tensor, y: torch.Tensor | None) -> Iterator
         h = z if G.embed is None else z * G.embed(y)
         h = F.relu(G.stem_norm(G.stem(h.view(*h.shape, 1, 1)), y))
         yield 4, h
-        for up, norm in zip(G.ups, G.norms):
+        for i, (up, norm) in enumerate(zip(G.ups, G.norms)):
             h = F.relu(norm(up(h), y))
-            yield h.shape[-1], h
+            yield 8 * 2**i, h
         yield G.out_shape[-1], G.to_rgb(h)
     else:
         h = G.stem(z).view(z.shape[0], G.width, 4, 4)
-        for block in G.blocks:
-            yield h.shape[-1], h
+        for i, block in enumerate(G.blocks):
+            yield 4 * 2**i, h
             h = block(h, y)
         yield G.out_shape[-1], G.to_rgb(F.relu(G.norm(h)))
 
