@@ -67,7 +67,7 @@ def model(tmp_path_factory):
     torch.manual_seed(0)
     d = tmp_path_factory.mktemp("adain") / "m"
     save_pretrained(A.Decoder(A.AdaINConfig(width=0.125)), d, backbone="vgg16-hed")
-    return FeedForward(d)
+    return FeedForward(d, precision="float32")
 
 
 @needs_hed

@@ -118,3 +118,25 @@ def test_onnx_export_matches_pytorch_at_another_size(tmp_path):
         want = ff.net(x).clamp(0, 1)
     assert got.shape == (1, 3, 44, 60)
     assert float(abs(torch.from_numpy(got) - want).max()) < 1e-3
+
+
+def test_api_stylizes_with_a_fast_model_folder(tmp_path):
+    from brushwork.api import stylize_feedforward
+    from brushwork.style.feedforward import FeedForward, FFOptions
+
+    torch.manual_seed(3)
+    save_pretrained(TransformerNet(TINY), tmp_path / "m", backbone="vgg16-hed")
+    image = torch.rand(3, 30, 40)
+    out = stylize_feedforward(image, model=tmp_path / "m", size=60, precision="float32")
+    assert out.size == (60, 45) and out.mode == "RGB"
+    ff = FeedForward(tmp_path / "m", precision="float32")
+    from brushwork.style.color import rgb_to_yiq
+
+    muted = 0.4 + 0.2 * image  # in gamut, so clamping does not disturb the chroma
+    plain, kept = ff(muted), ff(muted, options=FFOptions(preserve_color="luminance"))
+    chroma = lambda t: rgb_to_yiq(t)[1:]
+    assert (chroma(kept) - chroma(muted)).abs().mean() < 0.2 * (chroma(plain) - chroma(muted)).abs().mean()
+    with pytest.raises(BrushworkError, match="style built in"):
+        ff(image, [image])
+    with pytest.raises(BrushworkError, match="needs a style image"):
+        ff(image, options=FFOptions(preserve_color="histogram"))

@@ -121,3 +121,41 @@ def stylize(
     out = stylize_images(content, styles, opts, mask=mask, backbone=backbone, weights=weights,
                          pooling=pooling, device=device, keep_alpha=True, callback=callback)
     return out.to_pil()
+
+
+def stylize_feedforward(
+    content: ImageLike,
+    styles: Sequence[ImageLike] = (),
+    *,
+    model: str | os.PathLike,
+    mask: ImageLike | None = None,
+    size: int | None = None,
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    preserve_color: str = "none",
+    tile: int = 0,
+    precision: str = "auto",
+    device: str = "cpu",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Stylise ``content`` in one pass of a feed-forward model (a fast network or an AdaIN decoder).
+
+    ``model`` is a model folder (``brushwork style train-fast|train-adain --out DIR``) or the
+    name of a packaged model. A fast model has its style built in (give no ``styles``); AdaIN
+    takes one or more ``styles`` (blended by ``style_weights``), ``alpha`` (0 = content, 1 =
+    full style) and an optional two-style ``mask``. ``size`` caps the long side; ``tile`` runs
+    large images in overlapping tiles. To stylise many images, keep one
+    :class:`~brushwork.style.feedforward.FeedForward` instead of calling this repeatedly.
+
+    Example::
+
+        brushwork.api.stylize_feedforward("photo.jpg", model="candy", size=1024).save("out.png")
+    """
+    from .style.feedforward import FeedForward, FFOptions
+
+    ff = FeedForward(model, device=device, precision=precision)
+    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
+    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
+    options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
+    out = ff(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
+    return to_pil(out, alpha_channel)
