@@ -27,6 +27,7 @@ from ..imageio import resize
 from ..precision import PRECISIONS, autocast, resolve_precision
 from .color import match_color, transfer_luminance
 from .losses import STYLE_LOSSES, ContentLoss, SlicedWassersteinStyleLoss, tv_loss
+from .memory import check_fits
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,7 @@ def stylize_tensors(
     torch.manual_seed(opts.seed)
     sizes = scale_sizes(tuple(content.shape[-2:]), opts.size, max(opts.min_size, 16))
     counts = iteration_schedule(sizes, opts)
+    check_fits(sizes[-1], content.device)
     total_steps, done = sum(counts), 0
     image: torch.Tensor | None = None
     objective: _Objective | None = None
