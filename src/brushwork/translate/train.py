@@ -9,7 +9,6 @@ and TensorBoard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import torch
 from ..errors import BrushworkError
 from ..imagegrid import save_grid
 from ..training import checkpoint as ckpt
-from ..training.loop import Callback, LoopSpec, default_callback, every, run_steps, seed_everything
+from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
 from ..training.metrics_log import MetricsLog
 from .base import TranslationModel
 from .config import TranslateConfig
@@ -26,17 +25,6 @@ from .data import TranslationData, fixed_batch, load_paired, load_unpaired, samp
 
 RUN_KIND = "translate"
 GRID_EXAMPLES = 4
-
-
-@dataclass
-class TrainResult:
-    """Where :func:`train` stopped: run folder, step, newest checkpoint, last metrics, speed."""
-
-    run_dir: Path
-    step: int
-    checkpoint: Path | None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    steps_per_second: float = 0.0
 
 
 def build_model(cfg: TranslateConfig, device: str | torch.device = "cpu", *, fused: bool | None = None) -> TranslationModel:
@@ -97,8 +85,9 @@ def train(
     show_progress: bool = False,
     callback: Callback | None = None,
     max_steps_this_call: int | None = None,
-) -> TrainResult:
-    """Train (or resume) ``cfg.model`` on ``data`` in the existing run folder ``run_dir``.
+) -> LoopResult:
+    """Train (or resume) ``cfg.model`` on ``data`` in the existing run folder ``run_dir``;
+    returns the step reached, the newest checkpoint, the last losses and the speed.
 
     Raises:
         BrushworkError: a fresh start in a run that has checkpoints; a checkpoint that does not fit.
@@ -142,4 +131,4 @@ def train(
         done = run_steps(spec, start_step=start, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
     finally:
         log.close()
-    return TrainResult(run_dir, done.step, done.checkpoint, done.metrics, done.steps_per_second)
+    return done
