@@ -24,7 +24,7 @@ def test_multipart_encoding_is_parsed_by_the_server_side_parser():
 @needs_hed
 def test_load_check_with_a_crash_in_the_middle_loses_nothing(capsys):
     argv = ["bench", "serve", "--clients", "3", "--jobs-per-client", "2", "--queue-size", "2", "--size", "32",
-            "--iterations", "40", "--timeout", "120", "--json"]
+            "--iterations", "40", "--worker-nice", "0", "--timeout", "120", "--json"]
     assert main(argv) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1

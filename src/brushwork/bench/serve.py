@@ -102,9 +102,9 @@ def _free_port() -> int:
 class Server:
     """``brushwork serve`` as a subprocess that can be killed and started again."""
 
-    def __init__(self, data_dir: Path, port: int, workers: int, queue_size: int, threads: int) -> None:
+    def __init__(self, data_dir: Path, port: int, workers: int, queue_size: int, threads: int, worker_nice: int = 10) -> None:
         self.argv = [sys.executable, "-m", "brushwork", "serve", "--port", str(port), "--data-dir", str(data_dir),
-                     "--workers", str(workers), "--queue-size", str(queue_size), "--threads", str(threads), "--quiet"]
+                     "--workers", str(workers), "--queue-size", str(queue_size), "--threads", str(threads), "--worker-nice", str(worker_nice), "--quiet"]
         self.port, self.log, self.proc = port, data_dir / "server.log", None
 
     def start(self, timeout: float = 60) -> None:
@@ -231,14 +231,14 @@ def _wait_for(predicate, timeout: float) -> bool:
 
 
 def run_load_check(*, clients: int = 8, jobs_per_client: int = 2, workers: int = 1, queue_size: int = 4, size: int = 64,
-                   iterations: int = 30, restart: bool = True, threads: int = 1, timeout: float = 600,
+                   iterations: int = 30, restart: bool = True, threads: int = 1, worker_nice: int = 10, timeout: float = 600,
                    data_dir: Path | None = None) -> dict:
     """Run the protocol above and return the report (see ``brushwork bench serve --help``)."""
     t0 = time.time()
     tmp = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="brushwork-bench-serve-")
     data_dir = Path(data_dir or tmp.name)
     port = _free_port()
-    server = Server(data_dir, port, workers, queue_size, threads)
+    server = Server(data_dir, port, workers, queue_size, threads, worker_nice)
     form = {"method": "gatys", "size": str(size), "initial_iterations": str(iterations), "iterations": str(max(1, iterations // 4))}
     check = LoadCheck(port, jobs_per_client, form, _images(size))
     rounds = 2 if restart else 1
@@ -285,7 +285,7 @@ def run_load_check(*, clients: int = 8, jobs_per_client: int = 2, workers: int =
     idle = report["idle_status_ms"]["p95"], report["idle_list_ms"]["p95"]
     report.update(
         clients=clients, jobs_per_client=jobs_per_client, workers=workers, queue_size=queue_size, size=size,
-        iterations=iterations, torch_threads=threads, restart=restart, killed_with=killed_while,
+        iterations=iterations, torch_threads=threads, worker_nice=worker_nice, restart=restart, killed_with=killed_while,
         p95_ratio_status_busy_vs_idle=round(p95[0] / idle[0], 2) if p95[0] and idle[0] else None,
         p95_ratio_list_busy_vs_idle=round(p95[1] / idle[1], 2) if p95[1] and idle[1] else None,
         target_p95_ms=50.0, target_met=bool(p95[0] and p95[1] and max(p95) < 50 and report["lost"] == 0),
@@ -335,12 +335,13 @@ def _idle_baseline(client: Client, ids: list[str], calls: int = 100) -> dict:
 @click.option("--size", type=click.IntRange(16, 2048), default=64, show_default=True, help="Output long side of each job (px).")
 @click.option("--iterations", type=click.IntRange(1, 5000), default=30, show_default=True, help="Iterations at the first scale of each job.")
 @click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads of the server.")
+@click.option("--worker-nice", type=click.IntRange(0, 19), default=10, show_default=True, help="The server's --worker-nice.")
 @click.option("--restart/--no-restart", default=True, show_default=True, help="Kill the server in the middle and start it again.")
 @click.option("--timeout", type=click.FloatRange(10), default=600, show_default=True, help="Seconds to wait for the jobs.")
 @json_option
-def command(clients, jobs_per_client, workers, queue_size, size, iterations, threads, restart, timeout, as_json) -> None:
+def command(clients, jobs_per_client, workers, queue_size, size, iterations, threads, worker_nice, restart, timeout, as_json) -> None:
     r = run_load_check(clients=clients, jobs_per_client=jobs_per_client, workers=workers, queue_size=queue_size, size=size,
-                       iterations=iterations, restart=restart, threads=threads, timeout=timeout)
+                       iterations=iterations, restart=restart, threads=threads, worker_nice=worker_nice, timeout=timeout)
     if as_json:
         emit_json(r)
         return

@@ -43,7 +43,8 @@ class WebSettings:
     ``max_upload_bytes``: per image (default 20 MB); ``max_pixels``: per input image;
     ``max_size``: largest output long side a client may ask for; ``token``: when set,
     every ``/api`` request needs ``Authorization: Bearer <token>`` (or ``?token=``);
-    ``preview_interval``: seconds between live previews.
+    ``preview_interval``: seconds between live previews; ``worker_nice``: how much lower
+    the workers' CPU priority is than the web server's.
     """
 
     data_dir: Path
@@ -54,6 +55,7 @@ class WebSettings:
     max_size: int = 2048
     token: str | None = None
     preview_interval: float = 1.0
+    worker_nice: int = 10
 
 
 class _BodyLimit:
@@ -95,7 +97,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _token_check(token: str | None):
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         if token is None:
             return
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
@@ -112,7 +114,8 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     table = METHODS if methods is None else methods
     store = JobStore(data_dir / "jobs.sqlite3")
     manager = JobManager(store, data_dir, workers=settings.workers, queue_size=settings.queue_size,
-                         max_pixels=settings.max_pixels, preview_interval=settings.preview_interval, methods=table)
+                         max_pixels=settings.max_pixels, preview_interval=settings.preview_interval, methods=table,
+                         worker_nice=settings.worker_nice)
     runs = GanRuns(data_dir)
 
     @asynccontextmanager
@@ -136,7 +139,7 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/health", dependencies=auth)
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Whether the service is up, its workers and queue."""
         return {"ok": True, "workers": settings.workers, "queued": manager.pending(), "queue_size": settings.queue_size}
 
@@ -172,16 +175,18 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
         job = await run_in_threadpool(manager.submit, method, options, uploads[0], uploads[1:])
         return manager.status(job)
 
+    # Status and listing are answered on the event loop itself: an indexed SQLite read takes
+    # microseconds, while a hop to the thread pool and back costs GIL hand-overs with the workers.
     @app.get("/api/jobs", dependencies=auth)
-    def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), status: str | None = None) -> dict[str, Any]:
-        """Past and current jobs, newest first."""
+    async def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), status: str | None = None) -> JSONResponse:
+        """Past and current jobs, newest first: ``{"jobs": [...], "total": n}``."""
         jobs = store.list(limit=limit, offset=offset, status=status)
-        return {"jobs": [manager.status(j) for j in jobs], "total": store.count()}
+        return JSONResponse({"jobs": [manager.status(j) for j in jobs], "total": store.count()})
 
     @app.get("/api/jobs/{job_id}", dependencies=auth)
-    def job_status(job_id: str) -> dict[str, Any]:
+    async def job_status(job_id: str) -> JSONResponse:
         """One job: status, progress in [0, 1], ETA in seconds, error, result name."""
-        return manager.status(manager.get(job_id))
+        return JSONResponse(manager.status(manager.get(job_id)))
 
     @app.post("/api/jobs/{job_id}/cancel", dependencies=auth)
     def cancel(job_id: str) -> dict[str, Any]:
