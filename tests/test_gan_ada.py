@@ -16,15 +16,15 @@ from test_gan_families_resume import resume_pair
 
 def test_probability_rises_when_d_overfits_and_falls_otherwise():
     ada = AdaptiveAugment(target=0.6, interval=2, kimg=0.1, batch_size=10)  # step 10 * 2 / 100 = 0.2
-    ada.observe(torch.ones(10))
+    ada.observe(10, 10)
     assert ada.p == 0.0  # adjusts only every `interval` D steps
-    ada.observe(torch.tensor([1.0] * 9 + [-1.0]))
-    assert ada.rt == pytest.approx(0.9) and ada.p == pytest.approx(0.2)
+    ada.observe(8, 10)
+    assert ada.rt == pytest.approx(0.9) and ada.p == pytest.approx(0.2)  # (10 + 8) / 20
     for _ in range(20):
-        ada.observe(torch.ones(10))
+        ada.observe(10, 10)
     assert ada.p == 1.0  # clamped
-    ada.observe(-torch.ones(10))
-    ada.observe(torch.ones(10))  # r_t = 0 < target
+    ada.observe(-10, 10)
+    ada.observe(10, 10)  # r_t = 0 < target
     assert ada.p == pytest.approx(0.8)
     restored = AdaptiveAugment(target=0.6, interval=2, kimg=0.1, batch_size=10)
     restored.load_state_dict(json.loads(json.dumps(ada.state_dict())))

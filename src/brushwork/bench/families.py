@@ -131,6 +131,8 @@ def run_bench(families: list[str], size: int, steps: int, batch_size: int, crops
     for label in families:
         progress(f"training {label} for {steps} steps")
         rows.append(run_family(label, data, size, steps, batch_size, seed, samples, out, extractors, real))
+        r = rows[-1]
+        progress(f"{label}: FD {r['fd']:.3f}, KID {r['kid']:.4f}, precision {r['precision']:.2f}, recall {r['recall']:.2f}, {r['steps_per_second']:.2f} steps/s")
     base = next((r for r in rows if r["family"] == "dcgan"), None)
     for r in rows:
         r["fd_vs_dcgan"] = r["fd"] / base["fd"] if base else None
@@ -152,7 +154,7 @@ def run_bench(families: list[str], size: int, steps: int, batch_size: int, crops
 @json_option
 def command(families, size, steps, batch_size, crops, samples, seed, shared_data, out, threads, quiet, as_json) -> None:
     torch.set_num_threads(threads)
-    say = (lambda m: None) if quiet or as_json else (lambda m: click.echo(f"families bench: {m}", err=True))
+    say = (lambda m: None) if quiet else (lambda m: click.echo(f"families bench: {m}", err=True))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out or tmp)
         folder.mkdir(parents=True, exist_ok=True)

@@ -97,10 +97,11 @@ class AdaptiveAugment:
             x = _select(mask, op(x, gen, n, offset), x)
         return x
 
-    def observe(self, real_logits: torch.Tensor) -> None:
-        """Add one D step's real logits to the signal; adjusts ``p`` every ``interval`` calls."""
-        self.signs += float(torch.sign(real_logits.detach()).sum())
-        self.seen += int(real_logits.numel())
+    def observe(self, sign_sum: float, n: int) -> None:
+        """Add one D step's ``sum(sign(D(real)))`` over ``n`` real logits (the global batch's,
+        so every process agrees) to the signal; adjusts ``p`` every ``interval`` calls."""
+        self.signs += float(sign_sum)
+        self.seen += int(n)
         self.count += 1
         if self.count >= self.interval:
             self.rt = self.signs / max(1, self.seen)

@@ -23,7 +23,7 @@ from ..errors import BrushworkError
 from ..imagegrid import save_grid, scatter_image
 from ..imageio import save_image
 from ..training import checkpoint as ckpt
-from ..training.distributed import DistInfo, average_gradients
+from ..training.distributed import DistInfo, all_sum, average_gradients
 from ..training.ema import EMA
 from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers catch it from here)
 from ..training.loop import Callback, LoopSpec, default_callback, every, run_steps, seed_everything
@@ -220,7 +220,7 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
         loss = losses.d_loss(t.loss, r.float(), f.float())
         out = {"loss_d": loss.item()}
         if p.ada is not None:
-            p.ada.observe(r)
+            p.ada.observe(*all_sum([float(torch.sign(r.detach()).sum()), float(r.numel())], p.dist))
         if t.loss == "wgan-gp":
             alpha = _slice(torch.rand(real.shape[0] * p.dist.world, generator=p.gen), p).to(p.device)
             gp = losses.gradient_penalty(lambda x: p.D(x, y_real).float(), real_in, fake_in, alpha)

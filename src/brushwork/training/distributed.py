@@ -78,6 +78,15 @@ def broadcast_object(obj: Any, info: DistInfo) -> Any:
     return box[0]
 
 
+def all_sum(values: list[float], info: DistInfo) -> list[float]:
+    """Element-wise sums of ``values`` over all processes (float64; ``values`` itself with one process)."""
+    if info.world == 1:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
 def all_ranks_ok(ok: bool, info: DistInfo) -> bool:
     """True when ``ok`` is true on every process (so they stop together)."""
     if info.world == 1:
