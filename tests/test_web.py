@@ -307,3 +307,26 @@ def test_gan_runs_sample_and_interpolate(tmp_path):
             bad = client.get("/api/gan/runs/digits/sample", params=params)
             assert bad.status_code == 400 and match in bad.json()["error"]
         assert client.get("/api/gan/runs/not-a-run/sample").status_code == 404
+
+
+def test_a_bug_in_a_handler_is_a_json_500(tmp_path):
+    def broken(options):
+        raise RuntimeError("boom")
+
+    app = create_app(WebSettings(data_dir=tmp_path / "data"), methods={"broken": Method("broken", "broken", broken, _invert)})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/api/jobs", files=_files())
+        assert r.status_code == 500 and "RuntimeError" in r.json()["error"]
+
+
+def test_a_method_that_fails_marks_the_job_failed_with_its_message(tmp_path):
+    from brushwork.errors import BrushworkError
+
+    def fails(inputs, progress):
+        raise BrushworkError("style image too small for this method")
+
+    app = create_app(WebSettings(data_dir=tmp_path / "data"), methods={"fails": Method("fails", "fails", dict, fails)})
+    with TestClient(app) as client:
+        job = _wait(client, client.post("/api/jobs", files=_files()).json()["id"])
+        assert job["status"] == "failed" and job["error"] == "style image too small for this method"
+        assert client.get(f"/api/jobs/{job['id']}/result").status_code == 409
