@@ -44,7 +44,7 @@ def test_normalisation_is_affine_instance_norm():
 def test_upsampling_is_resize_convolution():
     net = TransformerNet(TINY)
     kinds = [type(m).__name__ for m in net.modules()]
-    assert "ConvTranspose2d" not in kinds and kinds.count("UpConv") == 2
+    assert "ConvTranspose2d" not in kinds and kinds.count("UpConv") == 2  # nearest x2 + conv, see below
 
 
 def test_save_and_load_round_trip_exactly(tmp_path):
@@ -140,3 +140,16 @@ def test_api_stylizes_with_a_fast_model_folder(tmp_path):
         ff(image, [image])
     with pytest.raises(BrushworkError, match="needs a style image"):
         ff(image, options=FFOptions(preserve_color="histogram"))
+
+
+def test_phase_upsampling_equals_upsample_then_convolve():
+    from brushwork.style.fast import UpConv
+
+    torch.manual_seed(4)
+    up = UpConv(5, 7)
+    with torch.no_grad():
+        up.conv[1].weight.uniform_(0.5, 2)
+        up.conv[1].bias.uniform_(-1, 1)
+    for h, w in [(9, 13), (4, 4)]:
+        x = torch.rand(2, 5, h, w)
+        torch.testing.assert_close(up(x), up.reference(x), atol=1e-5, rtol=1e-5)

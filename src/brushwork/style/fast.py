@@ -76,14 +76,40 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+# Which padded low-resolution row (0..2) each kernel row (dy = 0..2) lands on, per output phase:
+# nearest x2 up-sampling then a reflection-padded 3x3 convolution equals, for output rows of
+# phase a, a 3x3 convolution of the low-resolution input padded by one replicated row.
+_PHASE = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+
+
 class UpConv(nn.Module):
-    """Nearest-neighbour x2 up-sampling followed by a conv-norm-ReLU (resize-convolution)."""
+    """Nearest-neighbour x2 up-sampling followed by a conv-norm-ReLU (resize-convolution).
+
+    Computed without building the up-sampled tensor: the four output phases are four 3x3
+    convolutions of the (replicate-padded) low-resolution input, interleaved by a pixel
+    shuffle. The result is the same (to float rounding) and the large intermediate tensors
+    at the output size are never made, which is most of the cost on a CPU.
+    """
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
         self.conv = conv_norm(cin, cout, 3)
 
+    def phase_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(4 * cout, cin, 3, 3)`` weights and ``(4 * cout,)`` bias in pixel-shuffle order."""
+        conv = self.conv[0]
+        w, b = conv.weight, conv.bias
+        rows = _PHASE.to(w)
+        k = torch.einsum("ary,bsx,oiyx->oabirs", rows, rows, w)  # (cout, 2, 2, cin, 3, 3)
+        return k.reshape(-1, *w.shape[1:]), b.repeat_interleave(4)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self.phase_weights()
+        y = F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), w, b), 2)
+        return self.conv[2](self.conv[1](y))
+
+    def reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The textbook form (up-sample, then convolve): the definition :meth:`forward` matches."""
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
