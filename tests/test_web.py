@@ -330,3 +330,17 @@ def test_a_method_that_fails_marks_the_job_failed_with_its_message(tmp_path):
         job = _wait(client, client.post("/api/jobs", files=_files()).json()["id"])
         assert job["status"] == "failed" and job["error"] == "style image too small for this method"
         assert client.get(f"/api/jobs/{job['id']}/result").status_code == 409
+
+
+def test_shutdown_ends_event_streams_and_refuses_new_jobs(tmp_path):
+    gate = Gate()
+    app = _app(tmp_path, gate)
+    with TestClient(app) as client:
+        running = client.post("/api/jobs", files=_files(), data={"method": "gate"}).json()["id"]
+        assert gate.started.wait(10)
+        app.state.manager.begin_shutdown()  # what SIGTERM / Ctrl-C does first (web.app.run_server)
+        assert _events(client, running)[-1] == ("shutdown", {})
+        r = client.post("/api/jobs", files=_files(), data={"method": "invert"})
+        assert r.status_code == 503 and "shutting down" in r.json()["error"]
+    with TestClient(_app(tmp_path)) as client:
+        assert client.get(f"/api/jobs/{running}").json()["status"] == "interrupted"

@@ -39,9 +39,9 @@ def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, 
     """Run the web studio: open http://HOST:PORT/ in a browser; the API is described at /docs."""
     check_binding(host, token)
     import torch
-    import uvicorn
 
     from ..web import WebSettings, create_app
+    from ..web.app import run_server
 
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - 1))
     sys.setswitchinterval(0.001)  # a worker holding the GIL hands it to the web server within 1 ms, not 5
@@ -50,4 +50,4 @@ def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, 
     app = create_app(settings)
     if not quiet:
         click.echo(f"Brushwork studio on http://{host}:{port}/ (data in {data_dir.resolve()})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", timeout_graceful_shutdown=5)
+    run_server(app, host, port, log_level="warning" if quiet else "info")

@@ -218,7 +218,8 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     @app.get("/api/jobs/{job_id}/events", dependencies=auth)
     async def events(job_id: str, request: Request) -> StreamingResponse:
         """Server-sent events: ``progress`` (status JSON, with ``preview`` as a data URL when a
-        new one is ready) whenever the job changes, then ``end`` when it is finished."""
+        new one is ready) whenever the job changes, then ``end`` when it is finished
+        (or ``shutdown`` when the server stops first)."""
         await run_in_threadpool(manager.get, job_id)
         return StreamingResponse(_event_stream(manager, job_id, request), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -242,10 +243,29 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     return app
 
 
+def run_server(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
+    """Serve ``app`` with uvicorn until Ctrl-C / SIGTERM.
+
+    On the signal the job manager refuses new jobs and open event streams end at once
+    (instead of holding the shutdown up); then running jobs are marked interrupted.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            app.state.manager.begin_shutdown()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)).run()
+
+
 async def _event_stream(manager: JobManager, job_id: str, request: Request, poll: float = 0.2, ping: float = 15.0):
     """Yield SSE messages for one job until it finishes or the client leaves."""
     seen_version, seen_previews, quiet = None, 0, 0.0
     while not await request.is_disconnected():
+        if manager.closing.is_set():
+            yield "event: shutdown\ndata: {}\n\n"
+            return
         version = manager.version(job_id)
         if version != seen_version:
             seen_version = version

@@ -95,6 +95,7 @@ class JobManager:
         self._live: dict[str, Live] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self.closing = threading.Event()
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -111,6 +112,10 @@ class JobManager:
             t.start()
             self._threads.append(t)
         return {"requeued": len(queued), "interrupted": len(interrupted)}
+
+    def begin_shutdown(self) -> None:
+        """The server is going down: refuse new jobs (503) and let event streams end."""
+        self.closing.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the running jobs (they are marked interrupted) and the workers.
@@ -139,7 +144,7 @@ class JobManager:
             raise ApiError(f"{m.name} takes 1 to {m.max_styles} style images, not {len(styles)}")
         options = m.check(dict(options))
         with self._cond:
-            if self._stopping:
+            if self._stopping or self.closing.is_set():
                 raise ApiError("the server is shutting down", 503)
             if len(self._queue) + self._reserved >= self.queue_size:
                 raise ApiError(f"the queue is full ({self.queue_size} jobs waiting); try again later", 429)

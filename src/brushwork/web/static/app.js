@@ -92,6 +92,11 @@ function watch(id) {
   let last = null;
   events.addEventListener("progress", (e) => { last = JSON.parse(e.data); showState(last); });
   events.addEventListener("end", () => { events.close(); events = null; if (last) finish(last); });
+  events.addEventListener("shutdown", () => {
+    events.close(); events = null;
+    $("submit").disabled = false; $("cancel").hidden = true;
+    say("job-message", "The server is stopping: an unfinished job is marked interrupted (queued ones run after a restart).", true);
+  });
   events.onerror = () => {   // the stream broke: fall back to one status call
     if (!events) return;
     events.close(); events = null;
