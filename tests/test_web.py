@@ -210,7 +210,8 @@ def _gif() -> bytes:
 
 
 BAD_SUBMISSIONS = [
-    ("no style", lambda: [("content", ("c.png", _png(8, 8), "image/png"))], {}, 422, "style"),
+    ("no style", lambda: [("content", ("c.png", _png(8, 8), "image/png"))], {"method": "gatys"}, 400, "1 to 4 style images"),
+    ("no content", lambda: [("style", ("s.png", _png(8, 8), "image/png"))], {}, 422, "content"),
     ("empty file", lambda: _files(b""), {}, 400, "empty"),
     ("not an image", lambda: _files(b"hello, world"), {}, 400, "not an image"),
     ("truncated", lambda: _files(_png(64, 64)[:300]), {}, 400, "content"),
@@ -344,3 +345,59 @@ def test_shutdown_ends_event_streams_and_refuses_new_jobs(tmp_path):
         assert r.status_code == 503 and "shutting down" in r.json()["error"]
     with TestClient(_app(tmp_path)) as client:
         assert client.get(f"/api/jobs/{running}").json()["status"] == "interrupted"
+
+
+def _fast_model(folder: Path) -> Path:
+    from brushwork.style.fast import FastConfig, TransformerNet
+    from brushwork.style.pretrained import save_pretrained
+
+    torch.manual_seed(0)
+    return save_pretrained(TransformerNet(FastConfig(channels=(4, 4, 4), residual_blocks=1, edge_kernel=3)), folder, backbone="vgg16-hed")
+
+
+def _tensor(png: bytes) -> torch.Tensor:
+    return load_image(png).rgb
+
+
+def test_fast_models_in_the_data_dir_are_methods(tmp_path):
+    from brushwork.style.feedforward import FeedForward, FFOptions
+
+    model = _fast_model(tmp_path / "data" / "models" / "tiny")
+    (tmp_path / "data" / "models" / "junk").mkdir()
+    content = _png(40, 24, 5)
+    with TestClient(_app(tmp_path)) as client:
+        listed = {m["name"]: m for m in client.get("/api/methods").json()["methods"]}
+        assert listed["fast:tiny"]["min_styles"] == listed["fast:tiny"]["max_styles"] == 0 and "fast:junk" not in listed
+        r = client.post("/api/jobs", files=[("content", ("c.png", content, "image/png"))],
+                        data={"method": "fast:tiny", "size": "32", "preserve_color": "luminance"})
+        assert r.status_code == 202, r.text
+        job = _wait(client, r.json()["id"])
+        assert job["status"] == "done", job
+        got = _tensor(client.get(f"/api/jobs/{job['id']}/result").content)
+        expected = FeedForward(model)(_tensor(content), [], FFOptions(size=32, preserve_color="luminance"))
+        assert got.shape == expected.shape == (3, 19, 32)
+        assert (got - expected).abs().max() <= 1.5 / 255
+        for data, files, match in [({}, _files(), "no style image"), ({"iterations": "5"}, _files()[:1], "no iterations"),
+                                   ({"preserve_color": "histogram"}, _files()[:1], "histogram"), ({"style_weight": "0.5"}, _files()[:1], "fixed")]:
+            bad = client.post("/api/jobs", files=files, data={"method": "fast:tiny", **data})
+            assert bad.status_code == 400 and match in bad.json()["error"], bad.text
+
+
+@needs_hed
+def test_adain_models_take_style_images_and_alpha(tmp_path):
+    from brushwork.style.adain import AdaINConfig, Decoder
+    from brushwork.style.feedforward import FeedForward, FFOptions
+    from brushwork.style.pretrained import save_pretrained
+
+    torch.manual_seed(0)
+    model = save_pretrained(Decoder(AdaINConfig(width=0.125)), tmp_path / "data" / "models" / "light", backbone="vgg16-hed")
+    content, style = _png(48, 32, 6), _png(32, 32, 7)
+    with TestClient(_app(tmp_path)) as client:
+        r = client.post("/api/jobs", files=_files(content, style), data={"method": "adain:light", "size": "32", "style_weight": "0.5"})
+        job = _wait(client, r.json()["id"])
+        assert job["status"] == "done", job
+        got = _tensor(client.get(f"/api/jobs/{job['id']}/result").content)
+        expected = FeedForward(model)(_tensor(content), [_tensor(style)], FFOptions(size=32, alpha=0.5))
+        assert got.shape == expected.shape and (got - expected).abs().max() <= 1.5 / 255
+        bad = client.post("/api/jobs", files=_files(content, style), data={"method": "adain:light", "style_weight": "2"})
+        assert bad.status_code == 400 and "alpha" in bad.json()["error"]

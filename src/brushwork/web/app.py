@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import BrushworkError
 from .gan import GanRuns, interpolate_seeds, sample_grid
 from .jobs import JobManager, Upload
-from .methods import METHODS, Method
+from .methods import METHODS, Method, feedforward_methods
 from .store import FINISHED, JobStore
 from .uploads import ApiError, check_image
 
@@ -40,7 +40,8 @@ log = logging.getLogger("brushwork.web")
 class WebSettings:
     """How the service runs.
 
-    ``data_dir``: job database, inputs and results (``jobs/``) and GAN runs (``runs/``);
+    ``data_dir``: job database, inputs and results (``jobs/``), GAN runs (``runs/``) and
+    feed-forward model folders (``models/``, each offered as a method);
     ``workers``: jobs run at once; ``queue_size``: jobs waiting before submissions get 429;
     ``max_upload_bytes``: per image (default 20 MB); ``max_pixels``: per input image;
     ``max_size``: largest output long side a client may ask for; ``token``: when set,
@@ -118,7 +119,7 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     """The app for ``settings``; ``methods`` replaces the method registry (tests, plug-ins)."""
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    table = METHODS if methods is None else methods
+    table = {**(METHODS if methods is None else methods), **feedforward_methods(data_dir / "models")}
     store = JobStore(data_dir / "jobs.sqlite3")
     manager = JobManager(store, data_dir, workers=settings.workers, queue_size=settings.queue_size,
                          max_pixels=settings.max_pixels, preview_interval=settings.preview_interval, methods=table,
@@ -158,7 +159,7 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     @app.post("/api/jobs", status_code=202, dependencies=auth)
     async def submit(
         content: UploadFile = File(..., description="The photo."),
-        style: list[UploadFile] = File(..., description="One or more style images."),
+        style: list[UploadFile] | None = File(None, description="Style images (none for a fast model)."),
         method: str = Form(next(iter(table))),
         size: int = Form(384, description="Long side of the output (px)."),
         style_weight: float = Form(1.0),
@@ -172,7 +173,7 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
             raise ApiError(f"size must be between 16 and {settings.max_size} px, not {size}")
         limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_pixels}
         uploads = []
-        for field, f in [("content", content)] + [(f"style {i + 1}", s) for i, s in enumerate(style)]:
+        for field, f in [("content", content)] + [(f"style {i + 1}", s) for i, s in enumerate(style or [])]:
             data = await f.read(settings.max_upload_bytes + 1)
             suffix = await run_in_threadpool(check_image, data, field, **limits)
             uploads.append(Upload(data, suffix))

@@ -140,8 +140,9 @@ class JobManager:
         the queue is full, 503 while shutting down.
         """
         m = get_method(method, self.methods)
-        if not 1 <= len(styles) <= m.max_styles:
-            raise ApiError(f"{m.name} takes 1 to {m.max_styles} style images, not {len(styles)}")
+        if not m.min_styles <= len(styles) <= m.max_styles:
+            wanted = "no style image" if not m.max_styles else f"{m.min_styles} to {m.max_styles} style images"
+            raise ApiError(f"{m.name} takes {wanted}, not {len(styles)}")
         options = m.check(dict(options))
         with self._cond:
             if self._stopping or self.closing.is_set():

@@ -42,7 +42,8 @@ class Method:
 
     ``check(options) -> options``: validate and normalise the client's options (raise
     BrushworkError); ``run(inputs, progress) -> (3, H, W)`` image in [0, 1];
-    ``max_styles``: how many style images it blends.
+    ``min_styles`` / ``max_styles``: how many style images it takes; ``options``: the
+    form fields it understands (the page shows only those).
     """
 
     name: str
@@ -50,10 +51,13 @@ class Method:
     check: Callable[[dict[str, Any]], dict[str, Any]]
     run: Callable[[JobInputs, Progress], torch.Tensor]
     max_styles: int = 4
+    min_styles: int = 1
+    options: tuple[str, ...] = COMMON_OPTIONS
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary for ``GET /api/methods``."""
-        return {"name": self.name, "title": self.title, "max_styles": self.max_styles}
+        return {"name": self.name, "title": self.title, "min_styles": self.min_styles, "max_styles": self.max_styles,
+                "options": list(self.options)}
 
 
 # --- Gatys (optimisation) -------------------------------------------------------------
@@ -99,10 +103,80 @@ def _gatys_run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
     return out.result.image
 
 
-GATYS = Method("gatys", "Optimisation (Gatys, multi-scale)", _gatys_check, _gatys_run)
+GATYS = Method("gatys", "Optimisation (Gatys, multi-scale)", _gatys_check, _gatys_run,
+               options=COMMON_OPTIONS + ("iterations", "initial_iterations"))
 
 METHODS: dict[str, Method] = {GATYS.name: GATYS}
-"""Registered methods by name; the first is the default."""
+"""Registered methods by name; the first is the default. Feed-forward models found in
+``<data>/models`` are added per server by :func:`feedforward_methods`."""
+
+
+# --- feed-forward models (fast networks and AdaIN decoders) ----------------------------
+
+
+def _ff_check(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def check(options: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(options) - set(COMMON_OPTIONS))
+        if unknown:
+            raise BrushworkError(f"{kind} models take no {', '.join(unknown)} (one pass, no iterations)")
+        weight = float(options.get("style_weight", 1.0))
+        if kind == "adain" and not 0 <= weight <= 1:
+            raise BrushworkError(f"style_weight of an AdaIN model is its alpha, between 0 and 1, not {weight}")
+        if kind == "fast" and weight != 1:
+            raise BrushworkError("a fast model's style strength is fixed: leave style_weight at 1")
+        if kind == "fast" and options.get("preserve_color") == "histogram":
+            raise BrushworkError("histogram colour preservation needs a style image: use luminance with a fast model")
+        from ..style.feedforward import FFOptions
+
+        FFOptions(size=options.get("size"), alpha=weight, preserve_color=options.get("preserve_color", "none")).validate()
+        return dict(options)
+
+    return check
+
+
+def _ff_run(model_dir: Path) -> Callable[[JobInputs, Progress], torch.Tensor]:
+    loaded: list[Any] = []
+    lock = threading.Lock()
+
+    def run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
+        from ..imageio import load_image
+        from ..style.feedforward import FeedForward, FFOptions
+
+        with lock:
+            if not loaded:
+                loaded.append(FeedForward(model_dir))
+        o = inputs.options
+        content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
+        styles = [load_image(s, max_pixels=inputs.max_pixels).rgb for s in inputs.styles]
+        progress(0, 1, None)
+        out = loaded[0](content, styles, FFOptions(size=o.get("size"), alpha=float(o.get("style_weight", 1.0)),
+                                                   preserve_color=o.get("preserve_color", "none")))
+        progress(1, 1, lambda: out)
+        return out
+
+    return run
+
+
+def feedforward_methods(models_dir: Path) -> dict[str, Method]:
+    """A method for each feed-forward model folder in ``models_dir``: ``adain:NAME`` (takes
+    1 to 4 style images) or ``fast:NAME`` (its style is built in). Unreadable folders are skipped."""
+    if not models_dir.is_dir():
+        return {}
+    from ..style.pretrained import read_config
+
+    out = {}
+    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
+        try:
+            kind = read_config(folder)["kind"]
+        except (BrushworkError, KeyError):
+            continue
+        if kind not in ("adain", "fast"):
+            continue
+        styles = (1, 4) if kind == "adain" else (0, 0)
+        title = f"{'AdaIN (any style)' if kind == 'adain' else 'Fast network'}: {folder.name}"
+        out[f"{kind}:{folder.name}"] = Method(f"{kind}:{folder.name}", title, _ff_check(kind), _ff_run(folder),
+                                              min_styles=styles[0], max_styles=styles[1])
+    return out
 
 
 def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:

@@ -107,13 +107,15 @@ function watch(id) {
 
 $("job-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (!files.content || !files.style) { say("job-message", "Pick a photo and a style image first.", true); return; }
+  const method = methods[$("method").value];
+  if (!files.content || (method.min_styles && !files.style)) { say("job-message", "Pick a photo and a style image first.", true); return; }
   const form = new FormData();
   form.append("content", files.content);
-  form.append("style", files.style);
-  for (const id of ["method", "size", "style-weight", "preserve-color", "iterations"]) {
+  if (method.max_styles && files.style) form.append("style", files.style);
+  form.append("method", method.name);
+  for (const id of ["size", "style-weight", "preserve-color", "iterations"]) {
     const el = $(id);
-    if (el.value !== "") form.append(el.name, el.value);
+    if (el.value !== "" && method.options.includes(el.name)) form.append(el.name, el.value);
   }
   $("submit").disabled = true;
   say("job-message", "Uploading…");
@@ -209,8 +211,17 @@ $("gan-interpolate").addEventListener("click", () => {
 
 // --- start -----------------------------------------------------------------------------
 
-api("/api/methods").then(({ methods }) => {
-  for (const m of methods) $("method").add(new Option(m.title, m.name));
+const methods = {};
+function showMethodOptions() {   // only the controls the chosen method understands
+  const method = methods[$("method").value];
+  if (!method) return;
+  $("style-drop").hidden = !method.max_styles;
+  for (const id of ["size", "style-weight", "preserve-color", "iterations"]) $(id).parentElement.hidden = !method.options.includes($(id).name);
+}
+$("method").addEventListener("change", showMethodOptions);
+api("/api/methods").then((answer) => {
+  for (const m of answer.methods) { methods[m.name] = m; $("method").add(new Option(m.title, m.name)); }
+  showMethodOptions();
 }).catch((err) => say("job-message", err.message, true));
 loadGallery();
 loadRuns().catch((err) => say("gan-message", err.message, true));
