@@ -174,8 +174,9 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
             continue
         styles = (1, 4) if kind == "adain" else (0, 0)
         title = f"{'AdaIN (any style)' if kind == 'adain' else 'Fast network'}: {folder.name}"
+        options = COMMON_OPTIONS if kind == "adain" else tuple(o for o in COMMON_OPTIONS if o != "style_weight")
         out[f"{kind}:{folder.name}"] = Method(f"{kind}:{folder.name}", title, _ff_check(kind), _ff_run(folder),
-                                              min_styles=styles[0], max_styles=styles[1])
+                                              min_styles=styles[0], max_styles=styles[1], options=options)
     return out
 
 
