@@ -274,6 +274,7 @@ def test_page_openapi_and_methods(tmp_path):
         page = client.get("/")
         assert page.status_code == 200 and "Brushwork studio" in page.text and "//cdn" not in page.text
         assert client.get("/static/app.js").status_code == 200
+        assert client.get("/docs").status_code == 404  # its viewer would load scripts from a CDN
         paths = client.get("/openapi.json").json()["paths"]
         for p in ("/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/events", "/api/jobs/{job_id}/result",
                   "/api/jobs/{job_id}/cancel", "/api/gan/runs", "/api/gan/runs/{name}/sample", "/api/gan/runs/{name}/interpolate"):

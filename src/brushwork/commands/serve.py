@@ -36,7 +36,7 @@ def check_binding(host: str, token: str | None) -> None:
               help="How much lower the workers' CPU priority is than the web server's (Linux), so status calls stay fast.")
 @click.option("--quiet", "-q", is_flag=True, help="Log only warnings.")
 def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, max_size, token, threads, worker_nice, quiet) -> None:
-    """Run the web studio: open http://HOST:PORT/ in a browser; the API is described at /docs."""
+    """Run the web studio: open http://HOST:PORT/ in a browser; the API is described at /openapi.json."""
     check_binding(host, token)
     import torch
 

@@ -133,7 +133,8 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
         await run_in_threadpool(manager.stop)
         store.close()
 
-    app = FastAPI(title="Brushwork studio", version="1", lifespan=lifespan,
+    # No /docs or /redoc: FastAPI's viewers load their scripts from a CDN; /openapi.json stays.
+    app = FastAPI(title="Brushwork studio", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Neural style transfer jobs and GAN sampling over HTTP.")
     app.state.manager, app.state.settings = manager, settings
     app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes * 5 + 1_000_000)
