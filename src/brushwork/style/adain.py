@@ -13,7 +13,7 @@ two styles to a region (``mask`` 1 -> first style, 0 -> second).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -56,16 +56,6 @@ class AdaINConfig:
 
     arch: str = "vgg16"
     width: float = 1.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "AdaINConfig":
-        try:
-            return cls(arch=str(d["arch"]), width=float(d["width"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BrushworkError(f"not an AdaIN configuration ({exc})") from None
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:

@@ -12,7 +12,7 @@ Presets: ``johnson`` is the paper's network (32/64/128 channels, 5 residual bloc
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,15 +30,8 @@ class FastConfig:
     residual_blocks: int = 5
     edge_kernel: int = 9
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FastConfig":
-        try:
-            return cls(channels=tuple(int(c) for c in d["channels"]), residual_blocks=int(d["residual_blocks"]), edge_kernel=int(d["edge_kernel"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BrushworkError(f"not a fast-network configuration ({exc})") from None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))  # a JSON list -> tuple
 
 
 PRESETS = {

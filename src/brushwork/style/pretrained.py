@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Union
 
@@ -65,7 +66,7 @@ def save_pretrained(model: StyleNet, directory: str | os.PathLike, *, backbone: 
     record = {
         "brushwork_model": FORMAT,
         "kind": model.kind,
-        "config": model.config.to_dict(),
+        "config": asdict(model.config),
         "backbone": backbone,
         "dtype": str(dtype).replace("torch.", ""),
         "training": training or {},
@@ -113,7 +114,10 @@ def from_pretrained(directory: str | os.PathLike, *, kind: str | None = None, ba
         raise BrushworkError(f"{d}: is a {record['kind']!r} model, not a {kind!r} model")
     check_backbone(record, backbone, d)
     cls, cfg_cls = _KINDS[record["kind"]]
-    model = cls(cfg_cls.from_dict(record["config"]))
+    try:
+        model = cls(cfg_cls(**record["config"]))
+    except (TypeError, ValueError) as exc:
+        raise BrushworkError(f"{d / CONFIG}: not a {record['kind']} network configuration ({exc})") from None
     try:
         tensors = load_file(str(d / WEIGHTS))
     except FileNotFoundError:
