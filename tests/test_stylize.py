@@ -73,7 +73,7 @@ def test_output_moves_towards_the_style(images, precision):
         c_feats, r_feats = model(content[None], layers + ["relu4_1"]), model(result[None], layers + ["relu4_1"])
     style_before = sum(float(GramStyleLoss([s_feats[k]], [1.0])(c_feats[k])) for k in layers)
     style_after = sum(float(GramStyleLoss([s_feats[k]], [1.0])(r_feats[k])) for k in layers)
-    assert style_after < 0.6 * style_before
+    assert style_after < 0.7 * style_before
     content_loss = ContentLoss(c_feats["relu4_1"])
     with torch.no_grad():
         style_as_output = model(resize(style, tuple(result.shape[-2:]))[None], ["relu4_1"])["relu4_1"]

@@ -70,7 +70,7 @@ class StyleOptions:
     style_loss: str = "gram"
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     style_layer_weights: tuple[float, ...] | None = None
-    content_layers: tuple[str, ...] = ("relu4_1",)
+    content_layers: tuple[str, ...] = ("relu3_1", "relu4_1")
     optimizer: str = "adam"
     lr: float = 0.02
     ema_decay: float = 0.9
