@@ -3,8 +3,8 @@
 Protocol: build (once, cached) ``--crops`` random ``--size`` px crops of real photos
 (:mod:`brushwork.bench.natural_crops`). Train each family's preset on them for ``--steps``
 generator steps at batch ``--batch-size`` with the same seed, widths scaled down for a
-CPU. Then draw ``--samples`` images from each final generator (EMA weights where the
-preset keeps them) and compare them with ``--samples`` real crops in the ``vgg16-hed``
+CPU. Then draw ``--samples`` images from each final generator (its raw weights: at budgets
+this short an EMA lags far behind) and compare them with ``--samples`` real crops in the ``vgg16-hed``
 feature space: Frechet distance (FD), KID, precision / recall (k = 3). The FD of two
 disjoint real halves is printed as the floor. Inception FID too where its weights are
 cached. Each family's sample grid is saved for looking at.
@@ -43,7 +43,7 @@ def family_config(label: str, data: Path, size: int, steps: int, batch_size: int
     from ..gan.config import resolve_config
 
     preset, extra = FAMILIES[label]
-    train = {"steps": steps, "batch_size": batch_size, "seed": seed, "ckpt_every": steps, "sample_every": steps, "diag_every": steps, "log_every": max(1, steps // 20), "ema_start": steps // 4}
+    train = {"steps": steps, "batch_size": batch_size, "seed": seed, "ckpt_every": steps, "sample_every": steps, "diag_every": steps, "log_every": max(1, steps // 20)}
     if FAMILIES[label][0].startswith("progressive"):
         train.update(grow_every=max(1, steps // 3), fade_steps=max(0, steps // 6))
     over = [extra, {"data": {"dataset": "folder", "path": str(data), "img_size": size, "channels": 3}, "train": train}]
@@ -57,12 +57,21 @@ def _features(images: torch.Tensor, extractor) -> np.ndarray:
 
 
 def real_features(data: Path, n: int, extractor, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features of two disjoint random sets of ``n`` real crops (reference and real-vs-real floor)."""
+    """Features of two disjoint random sets of ``n`` real crops (reference and real-vs-real floor),
+    cached beside the crops."""
     from ..data.datasets import load_image_folder
+    from ..fsutil import atomic_path
 
+    cache = data.parent / f"{data.name}.features-{extractor.name}-{n}-{seed}.npz"
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as f:
+            return f["a"], f["b"]
     x = load_image_folder(data, _size(data), 3).x
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    return _features(x[order[:n]], extractor), _features(x[order[n : 2 * n]], extractor)
+    a, b = _features(x[order[:n]], extractor), _features(x[order[n : 2 * n]], extractor)
+    with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+        np.savez(f, a=a, b=b)
+    return a, b
 
 
 def _size(data: Path) -> int:
@@ -98,7 +107,7 @@ def run_family(label: str, data: Path, size: int, steps: int, batch_size: int, s
     t0 = time.perf_counter()
     result = train(cfg, run, callback=lambda e, d: None)
     train_s = time.perf_counter() - t0
-    gen = load_generator(run)
+    gen = load_generator(run, ema=False)
     images = sample(gen, samples, seed=10_000 + seed)
     grid = out / f"grid-{label}-{size}px.png"
     save_grid(images[:64], grid, nrow=8)
