@@ -40,3 +40,13 @@ def test_digits_judge_on_real_digits():
     assert scores["classes_covered"] == 10 and scores["fd"] == pytest.approx(0.0, abs=1e-6)
     ones = judge(real[:1].repeat(50, 1, 1, 1), clf, xa, xb)  # collapse onto one digit
     assert ones["classes_covered"] == 1 and ones["kl_to_uniform"] == pytest.approx(np.log(10))
+
+
+def test_bench_mixture_baseline_seeds_and_score_files(tmp_path):
+    from brushwork.bench.mixture import run_bench
+
+    out = run_bench("grid", 2, 2, None, 50, 2, tmp_path, log=lambda m: None, baseline_seeds=1)
+    assert out["baseline_seeds"] == 1 and out["per_seed"][1]["baseline"] is None
+    assert out["per_seed"][1]["brushwork"]["seed"] == 1 and out["baseline"]["modes_stderr"] == 0.0
+    saved = json.loads((tmp_path / "brushwork-seed1" / "mixture_scores.json").read_text())
+    assert saved["modes"] == out["per_seed"][1]["brushwork"]["modes"] and not (tmp_path / "baseline-seed1").exists()

@@ -12,23 +12,35 @@ import numpy as np
 from ..commands.common import emit_json, json_option, quiet_option
 
 PROTOCOL = """Protocol: train the preset (default dcgan-digits, 16 px) for --steps generator steps on
-all 1,797 digits. Split the real 8x8 digits in two stratified halves A and B (fixed seed);
-train a small MLP classifier (64 ReLU units) on A. Draw as many generated samples as B
-holds, area-downsample them to 8x8, and classify them: classes covered = classes holding
+all 1,797 digits. The judge sees every image the same way: at the training resolution
+(real digits as the trainer resized them, generated samples as they come), area-downsampled
+to 8x8, so the real training images themselves score like the held-out half. Split those
+real digits in two stratified halves A and B (fixed seed); train a small MLP classifier
+(64 ReLU units) on A. Draw as many generated samples as B holds and classify them:
+classes covered = classes holding
 at least 5% of the samples, class-histogram KL to uniform, confident fraction = share
 classified with probability above 0.9, and the Frechet distance between generated and B
 in the classifier's hidden features, next to the real-vs-real distance between A and B."""
 
 
-def fit_judge(seed: int = 0):
-    """``(classifier, A, B, accuracy on B)``: an MLP on half the real digits (inputs ``(N, 64)`` in [0, 1])."""
-    from sklearn.datasets import load_digits
+def to_judge(images01) -> np.ndarray:
+    """Images ``(N, 1, H, W)`` in [0, 1] -> the judge's inputs ``(N, 64)``: area-downsampled to 8x8."""
+    import torch.nn.functional as F
+
+    return F.adaptive_avg_pool2d(images01.float(), 8).reshape(len(images01), 64).numpy()
+
+
+def fit_judge(seed: int = 0, size: int = 8):
+    """``(classifier, A, B, accuracy on B)``: an MLP on half the real digits as a generator trained
+    at ``size`` px sees them (resized like the training set, then :func:`to_judge`)."""
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
 
-    d = load_digits()
-    x = d.data / 16.0
-    xa, xb, ya, yb = train_test_split(x, d.target, test_size=0.5, stratify=d.target, random_state=seed)
+    from ..data.datasets import load_digits
+
+    d = load_digits(size)
+    x = to_judge(d.x)
+    xa, xb, ya, yb = train_test_split(x, d.y.numpy(), test_size=0.5, stratify=d.y.numpy(), random_state=seed)
     clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=800, random_state=seed).fit(xa, ya)
     return clf, xa, xb, float(clf.score(xb, yb))
 
@@ -54,9 +66,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def judge(samples01, clf, xa: np.ndarray, xb: np.ndarray) -> dict[str, Any]:
     """Scores for generated images ``(N, 1, H, W)`` in [0, 1] (see the protocol)."""
-    import torch.nn.functional as F
-
-    x8 = F.adaptive_avg_pool2d(samples01.float(), 8).reshape(len(samples01), 64).numpy()
+    x8 = to_judge(samples01)
     proba = clf.predict_proba(x8)
     pred = proba.argmax(1)
     hist = np.bincount(pred, minlength=10) / len(pred)
@@ -85,7 +95,7 @@ def run_bench(preset: str, steps: int, seed: int, ref_steps: int, out: Path, gri
         raise click.BadParameter(f"preset {preset} does not train on digits", param_hint="--preset")
     run = create_run(out, name=f"digits-{preset}-seed{seed}", tag=preset, kind="gan", options={"config": cfg.to_dict()})
     result = train(cfg, run, device=device)
-    clf, xa, xb, acc = fit_judge(seed)
+    clf, xa, xb, acc = fit_judge(seed, cfg.data.img_size)
     gen = load_generator(run, device=device)
     samples = sample(gen, len(xb), seed=10_000 + seed)
     if grid:

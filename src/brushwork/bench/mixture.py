@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import click
 
 from ..commands.common import emit_json, json_option, quiet_option
+from ..fsutil import atomic_write_text
 
 PROTOCOL = """Protocol (VEEGAN, Srivastava et al. 2017, as used by PacGAN, Lin et al. 2018):
 ring = 8 equal-weight Gaussians at (cos 2πk/8, sin 2πk/8), std 0.01; grid = 25
@@ -39,7 +41,9 @@ def train_and_score(cfg, out: Path, name: str, samples: int, device: str) -> dic
     result = train(cfg, run, device=device)
     gen = load_generator(run, device=device)
     s = mixture_scores(sample(gen, samples, seed=10_000 + cfg.train.seed), mixture_centers(cfg.data.dataset), mixture_std(cfg.data.dataset))
-    return {"seed": cfg.train.seed, "modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl, "steps_per_second": result.steps_per_second, "run": str(run)}
+    row = {"seed": cfg.train.seed, "modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl, "steps_per_second": result.steps_per_second, "run": str(run)}
+    atomic_write_text(run / "mixture_scores.json", json.dumps(row, indent=1))
+    return row
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -54,24 +58,45 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None) -> dict[str, Any]:
-    """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file and the plain GAN
-    baseline (``gan-<dataset>``) on ``seeds`` seeds with ``steps`` steps each; score both."""
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None) -> dict[str, Any]:
+    """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file on ``seeds``
+    seeds and the plain GAN baseline (``gan-<dataset>``) on the first ``baseline_seeds`` of them
+    (default: all), ``steps`` steps each; score both. Each run leaves ``mixture_scores.json``.
+
+    ``jobs`` > 1 trains that many runs at once in worker processes of one torch thread each
+    (results do not depend on it: every run is seeded by its own config)."""
     preset = preset or f"pacgan-{dataset}"
+    from concurrent.futures import ProcessPoolExecutor
+
     from ..gan.config import resolve_config
     from .reference import compare_throughput
 
     quiet_intervals = {"diag_every": steps, "sample_every": steps, "ckpt_every": steps, "log_every": max(1, steps // 20)}
-    rows: dict[str, list[dict[str, Any]]] = {"brushwork": [], "baseline": []}
-    refs: list[tuple[float, float]] = []
-    for seed in range(seeds):
+    n_base = seeds if baseline_seeds is None else min(seeds, baseline_seeds)
+
+    def config_for(name: str | None, seed: int):
         over = {"train": {"steps": steps, "seed": seed, **quiet_intervals}, "data": {"dataset": dataset}}
-        ours = resolve_config(preset=None if config else preset, file=config, overrides=[over])
-        base = resolve_config(preset=f"gan-{dataset}", overrides=[over])
-        rows["brushwork"].append(train_and_score(ours, out, f"brushwork-seed{seed}", samples, device))
-        rows["baseline"].append(train_and_score(base, out, f"baseline-seed{seed}", samples, device))
-        refs.append(compare_throughput(ours, ref_steps, device))
-        log(f"seed {seed}: brushwork {_fmt(rows['brushwork'][-1])} | baseline {_fmt(rows['baseline'][-1])}")
+        return resolve_config(preset=name, file=None if name else config, overrides=[over])
+
+    tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device) for seed in range(seeds)]
+    tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device) for seed in range(n_base)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
+            done = list(pool.map(train_and_score, *zip(*tasks)))
+    else:
+        done = [train_and_score(*task) for task in tasks]
+    rows: dict[str, list[dict[str, Any]]] = {"brushwork": done[:seeds], "baseline": done[seeds:]}
+    for name, runs in rows.items():
+        for r in runs:
+            log(f"seed {r['seed']} {name}: {_fmt(r)}")
+    ours = tasks[0][0]
+    ours_sps, ref_sps = compare_throughput(ours, ref_steps, device)  # the same model for every seed: timed once
     result = {
         "dataset": dataset,
         "seeds": seeds,
@@ -79,12 +104,13 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         "samples": samples,
         "brushwork": {"config": config or preset, **aggregate(rows["brushwork"])},
         "baseline": {"config": f"gan-{dataset}", **aggregate(rows["baseline"])},
-        "step_steps_per_second": sum(r[0] for r in refs) / len(refs),
-        "reference_steps_per_second": sum(r[1] for r in refs) / len(refs),
-        "per_seed": [{"seed": s, "brushwork": rows["brushwork"][s], "baseline": rows["baseline"][s], "step_steps_per_second": refs[s][0], "reference_steps_per_second": refs[s][1]} for s in range(seeds)],
+        "step_steps_per_second": ours_sps,
+        "reference_steps_per_second": ref_sps,
+        "baseline_seeds": n_base,
+        "per_seed": [{"seed": s, "brushwork": rows["brushwork"][s], "baseline": rows["baseline"][s] if s < n_base else None} for s in range(seeds)],
         "paper": PAPER[dataset],
         "targets": TARGETS[dataset],
-        "protocol_note": f"{seeds} seed(s) x {steps} steps of batch 100 (PacGAN: 10 seeds x 400,000 steps)",
+        "protocol_note": f"{seeds} seed(s) ({n_base} for the baseline) x {steps} steps of batch 100 (PacGAN: 10 seeds x 400,000 steps)",
     }
     result["speedup"] = result["step_steps_per_second"] / result["reference_steps_per_second"]
     return result
@@ -127,16 +153,18 @@ def table(result: dict[str, Any]) -> str:
 @click.option("--ref-steps", type=click.IntRange(1), default=200, show_default=True, help="Steps timed for Brushwork's step and the plain reference loop (twice each, alternately).")
 @click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: a temporary folder).")
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@click.option("--baseline-seeds", type=click.IntRange(1, 100), help="Train the baseline on only the first N seeds (default: all).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Runs trained at once (worker processes of one thread each).")
 @quiet_option
 @json_option
-def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, quiet, as_json) -> None:
+def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, quiet, as_json) -> None:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset)
+        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds)
     if as_json:
         emit_json(result)
     else:
