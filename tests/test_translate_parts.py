@@ -159,6 +159,9 @@ def test_renderings():
     dark = luma < 0.8  # below the red channel's clipping point the toning keeps the brightness
     torch.testing.assert_close(torch.einsum("j,njhw->nhw", LUMA, sepia)[dark], luma[dark])
     torch.testing.assert_close(render("sepia", sepia)[dark.unsqueeze(1).expand_as(a)], sepia[dark.unsqueeze(1).expand_as(a)], atol=1e-5, rtol=0)
+    warm = render("warm", a)
+    torch.testing.assert_close(warm ** (1 / torch.tensor([0.45, 0.85, 2.0]).view(1, 3, 1, 1)), a)  # invertible
+    assert (warm[:, 0] >= a[:, 0]).all() and (warm[:, 2] <= a[:, 2]).all()
     blur = render("blur", a)
     assert blur.std() < a.std() and abs(float(blur.mean() - a.mean())) < 0.01
     assert render("edges", torch.full((1, 3, 8, 8), 0.3)).min() == 1  # flat image: no edges, white

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..commands.common import emit_json, json_option, quiet_option
+from ..translate.synthetic import TASKS
 
 PROTOCOL = """Protocol: domain A = {n_train} random {size} px crops of the training photos (scikit-image's
 astronaut, chelsea and rocket, plus the shared content photos except flowers and newyork, each
@@ -166,9 +167,9 @@ def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test
 
 
 @click.command(help="pix2pix and CycleGAN on a synthetic paired task, against the identity and a plain loop.\n\n" + PROTOCOL.format(n_train="--train", n_test="--test", size="--size").replace("\n", " "))
-@click.option("--task", type=click.Choice(["sepia", "grey", "blur", "edges"]), default="sepia", show_default=True)
-@click.option("--size", type=click.IntRange(16), default=64, show_default=True, help="Crop size in px (a multiple of 64 suits both models).")
-@click.option("--steps", type=click.IntRange(1), default=600, show_default=True, help="Generator updates per model.")
+@click.option("--task", type=click.Choice(TASKS), default="sepia", show_default=True)
+@click.option("--size", type=click.IntRange(32), default=32, show_default=True, help="Crop size in px (a multiple of 8).")
+@click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Generator updates per model.")
 @click.option("--width", type=click.IntRange(1), default=32, show_default=True, help="ngf = ndf, the networks' base width (64 in the papers).")
 @click.option("--train", "n_train", type=click.IntRange(1), default=400, show_default=True, help="Training crops.")
 @click.option("--test", "n_test", type=click.IntRange(1), default=64, show_default=True, help="Held-out test crops.")

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
+from ..translate.synthetic import TASKS
 from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True, help="a2b: domain A to B; b2a (CycleGAN only): B to A.")
@@ -41,7 +42,7 @@ def _resume_config(run: Path, model: str | None, steps: int | None):
 @click.option("--a", "dir_a", type=click.Path(), help="Domain A: a folder (or .zip) of images; for pix2pix alone, side-by-side A|B images.")
 @click.option("--b", "dir_b", type=click.Path(), help="Domain B: a folder (or .zip); for pix2pix, files named like those in --a.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder (created; must not hold another run unless --resume).")
-@click.option("--size", type=click.IntRange(16), help="Training crop size in px (default 256, as the papers).")
+@click.option("--size", type=click.IntRange(32), help="Training crop size in px (default 256, as the papers).")
 @click.option("--steps", type=click.IntRange(1), help="Total generator updates (default 2000; with --resume, a new total).")
 @click.option("--batch-size", type=click.IntRange(1), help="Images per step (default 1, as the papers).")
 @click.option("--width", type=click.IntRange(1), help="Base width ngf = ndf of the networks (default 64, as the papers).")
@@ -136,7 +137,7 @@ def export(run, output, direction, opset, check, as_json) -> None:
 
 @translate.command("make-data")
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--task", type=click.Choice(["sepia", "grey", "blur", "edges"]), default="sepia", show_default=True)
+@click.option("--task", type=click.Choice(TASKS), default="sepia", show_default=True)
 @click.option("--size", type=click.IntRange(16), default=64, show_default=True)
 @click.option("--train", "n_train", type=click.IntRange(1), default=400, show_default=True)
 @click.option("--test", "n_test", type=click.IntRange(1), default=32, show_default=True)

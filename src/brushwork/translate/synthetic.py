@@ -3,7 +3,9 @@ and scikit-image's bundled photos are domain A; the same crops, rendered determi
 are domain B, so every output has a ground truth.
 
 Renderings: ``sepia`` (sepia toning: the Rec. 601 luma times a warm tint whose own luma is 1,
-clipped; like darkroom toning it maps a toned print to itself), ``grey`` (Rec. 601 luma), ``blur`` (Gaussian, sigma = size / 32 px) and ``edges`` (Sobel magnitude of the luma
+clipped; like darkroom toning it maps a toned print to itself), ``warm`` (a golden-hour grade:
+per-channel gamma 0.45 / 0.85 / 2.0, invertible, so CycleGAN's cycle can be met exactly),
+``grey`` (Rec. 601 luma), ``blur`` (Gaussian, sigma = size / 32 px) and ``edges`` (Sobel magnitude of the luma
 as dark lines on white). Test crops come from photos never used for training.
 """
 
@@ -19,17 +21,20 @@ from ..data.bundled import bundled_photo
 from ..errors import BrushworkError
 from ..imageio import load_image, save_image, resize
 
-TASKS = ("sepia", "grey", "blur", "edges")
+TASKS = ("sepia", "warm", "grey", "blur", "edges")
 SHARED_CONTENT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "content"
 TRAIN_BUNDLED, TEST_BUNDLED = ("astronaut", "chelsea", "rocket"), ("coffee",)
 TEST_SHARED = ("flowers.jpg", "newyork.jpg")
 
 LUMA = torch.tensor([0.299, 0.587, 0.114])
+WARM_GAMMA = torch.tensor([0.45, 0.85, 2.0])
 SEPIA_TINT = torch.tensor([1.2, 0.96, 0.72]) / float(LUMA @ torch.tensor([1.2, 0.96, 0.72]))
 
 
 def render(task: str, x: torch.Tensor) -> torch.Tensor:
     """Domain B of ``task`` for images ``x`` ``(N, 3, H, W)`` in [0, 1] (same shape, [0, 1])."""
+    if task == "warm":
+        return x.clamp(0, 1) ** WARM_GAMMA.view(1, 3, 1, 1).to(x.dtype)
     luma = torch.einsum("j,njhw->nhw", LUMA, x).unsqueeze(1)
     if task == "sepia":
         return (luma * SEPIA_TINT.view(1, 3, 1, 1)).clamp(0, 1)
