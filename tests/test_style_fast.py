@@ -153,3 +153,18 @@ def test_phase_upsampling_equals_upsample_then_convolve():
     for h, w in [(9, 13), (4, 4)]:
         x = torch.rand(2, 5, h, w)
         torch.testing.assert_close(up(x), up.reference(x), atol=1e-5, rtol=1e-5)
+
+
+def test_packaged_models_load_and_are_small():
+    from brushwork.style.pretrained import packaged_models
+
+    models = packaged_models()
+    if not models:
+        pytest.skip("no packaged models in this checkout")
+    for name, path in models.items():
+        assert (path / "model.safetensors").stat().st_size <= 10 * 2**20
+        rec = read_config(name)  # by name, as `--model candy` does
+        assert rec["backbone"] == "vgg16-hed" and rec["dtype"] == "float16" and rec["training"]["note"]
+        if rec["kind"] == "fast":
+            out = from_pretrained(name)(torch.rand(1, 3, 24, 32))
+            assert out.shape == (1, 3, 24, 32) and torch.isfinite(out).all()

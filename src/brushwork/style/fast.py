@@ -7,7 +7,7 @@ image of the same size (any size: inputs are padded to a multiple of 4 and cropp
 
 Presets: ``johnson`` is the paper's network (32/64/128 channels, 5 residual blocks,
 9x9 edge convolutions, ~1.7 M parameters); ``light`` (16/32/64 channels, 3 blocks,
-5x5 edges, ~0.2 M parameters) trades some stroke detail for CPU speed.
+5x5 edges, ~0.27 M parameters) trades some stroke detail for CPU speed.
 """
 
 from __future__ import annotations
