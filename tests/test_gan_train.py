@@ -71,7 +71,7 @@ def test_resume_is_bitwise_exact(tmp_path, preset, extra):
 
 def test_resume_with_more_steps_equals_one_run(tmp_path):
     """The CLI path: train N steps, then resume with --steps 2N (constant learning rate)."""
-    small = {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8, "ema_decay": 0.5, "ckpt_every": 100}}
+    small = {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8, "ema_decay": 0.5, "ckpt_every": 100, "lr_decay": "none"}}
     whole = _run(tmp_path, "whole", _cfg("dcgan-digits", small, {"train": {"steps": 8}}))
     train(_cfg("dcgan-digits", small, {"train": {"steps": 8}}), whole)
     halves = _run(tmp_path, "halves", _cfg("dcgan-digits", small, {"train": {"steps": 4}}))
