@@ -1,6 +1,5 @@
 """Training data sets: folders and zips (skipping unreadable files), digits, mixtures, batch order."""
 
-import math
 import zipfile
 
 import numpy as np

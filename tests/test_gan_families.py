@@ -5,10 +5,8 @@ regulariser, truncation, ONNX parity of every family, and bad configs at the CLI
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from brushwork.cli import main
-from brushwork.errors import BrushworkError
 from brushwork.gan.config import ModelConfig
 from brushwork.gan.models import build_discriminator, build_generator
 from brushwork.gan.models.attention import SelfAttention

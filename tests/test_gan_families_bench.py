@@ -3,8 +3,6 @@
 import json
 import math
 
-import pytest
-import torch
 from PIL import Image
 
 from brushwork.bench.natural_crops import natural_crops

@@ -1,6 +1,5 @@
 """Each loss against an independent NumPy computation; WGAN-GP and R1 against finite differences."""
 
-import math
 
 import numpy as np
 import pytest

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from brushwork.errors import BrushworkError
 from brushwork.metrics.extract import extract_source

@@ -15,6 +15,12 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 device_option = click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 
 
+def onnx_options(command):
+    """``--opset`` and ``--check/--no-check`` of every ``export`` command."""
+    command = click.option("--check/--no-check", default=True, show_default=True, help="Compare onnxruntime's output with PyTorch's on a test input.")(command)
+    return click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset version.")(command)
+
+
 def resolve_device(name: str) -> str:
     """``auto`` -> ``cuda`` when available else ``cpu``; refuse CUDA where there is none."""
     import torch

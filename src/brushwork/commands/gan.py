@@ -5,14 +5,13 @@ The commands only parse options and report; the work is in :mod:`brushwork.gan`.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
 
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
@@ -208,8 +207,7 @@ def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_
 @click.argument("run", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
 @ema_option
-@click.option("--opset", type=int, default=17, show_default=True)
-@click.option("--check/--no-check", default=True, help="Compare onnxruntime's output with PyTorch's.")
+@onnx_options
 @json_option
 def export(run, output, ema, opset, check, as_json) -> None:
     """Export the generator to ONNX (input z [and y], output images in [0, 1])."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
 
 
 @click.group()
@@ -96,8 +96,7 @@ def train_adain(style_dir: Path | None, **opts) -> None:
 @style.command("export")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .onnx file to write.")
-@click.option("--opset", type=int, default=17, show_default=True)
-@click.option("--check/--no-check", default=True, show_default=True, help="Compare onnxruntime with PyTorch on a test image.")
+@onnx_options
 @json_option
 def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) -> None:
     """Export a fast or AdaIN model folder to ONNX (dynamic image size)."""

@@ -11,7 +11,7 @@ import click
 
 from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True, help="a2b: domain A to B; b2a (CycleGAN only): B to A.")
 model_choice = click.Choice(["cyclegan", "pix2pix"])
@@ -120,8 +120,7 @@ def apply(run, source, output, direction, model, long_side, device, as_json) -> 
 @click.argument("run", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
 @direction_option
-@click.option("--opset", type=int, default=17, show_default=True)
-@click.option("--check/--no-check", default=True, help="Compare onnxruntime's output with PyTorch's.")
+@onnx_options
 @json_option
 def export(run, output, direction, opset, check, as_json) -> None:
     """Export one direction's generator to ONNX (images in [0, 1] in and out)."""

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..backbones.vgg import VGGFeatures, load_vgg
 from ..data.bundled import bundled_photo
