@@ -402,3 +402,33 @@ def test_adain_models_take_style_images_and_alpha(tmp_path):
         assert got.shape == expected.shape and (got - expected).abs().max() <= 1.5 / 255
         bad = client.post("/api/jobs", files=_files(content, style), data={"method": "adain:light", "style_weight": "2"})
         assert bad.status_code == 400 and "alpha" in bad.json()["error"]
+
+
+def test_translation_runs_in_the_data_dir_are_methods(tmp_path):
+    from brushwork.cli import main
+    from brushwork.translate.apply import load_translator
+
+    task, runs = tmp_path / "task", tmp_path / "data" / "runs"
+    assert main(["translate", "make-data", str(task), "--size", "36", "--train", "4", "--test", "1"]) == 0
+    tiny = ["--size", "32", "--width", "4", "--amp", "off", "--steps", "2", "-q"]
+    assert main(["translate", "train", "--model", "cyclegan", "--a", str(task / "trainA"), "--b", str(task / "trainB"), "--out", str(runs / "sepia"), *tiny]) == 0
+    assert main(["translate", "train", "--model", "pix2pix", "--a", str(task / "trainA"), "--b", str(task / "trainB"), "--out", str(runs / "paired"), *tiny]) == 0
+    (runs / "empty").mkdir()
+    content = _png(40, 24, 8)
+    with TestClient(_app(tmp_path)) as client:
+        listed = {m["name"]: m for m in client.get("/api/methods").json()["methods"]}
+        assert {"translate:sepia:a2b", "translate:sepia:b2a", "translate:paired:a2b"} <= set(listed)
+        assert "translate:paired:b2a" not in listed and not any("empty" in name for name in listed)
+        assert listed["translate:sepia:b2a"]["max_styles"] == 0 and listed["translate:sepia:b2a"]["options"] == ["size"]
+        r = client.post("/api/jobs", files=[("content", ("c.png", content, "image/png"))], data={"method": "translate:sepia:b2a", "size": "32"})
+        assert r.status_code == 202, r.text
+        job = _wait(client, r.json()["id"])
+        assert job["status"] == "done", job
+        got = _tensor(client.get(f"/api/jobs/{job['id']}/result").content)
+        from brushwork.imageio import resize_long_side
+
+        expected = load_translator(runs / "sepia", "b2a")(resize_long_side(_tensor(content), 32))
+        assert got.shape == expected.shape == (3, 19, 32)
+        assert (got - expected).abs().max() <= 1.5 / 255
+        bad = client.post("/api/jobs", files=[("content", ("c.png", content, "image/png"))], data={"method": "translate:sepia:a2b", "style_weight": "0.5"})
+        assert bad.status_code == 400 and "mapping is fixed" in bad.json()["error"]

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import BrushworkError
 from .gan import GanRuns, interpolate_seeds, sample_grid
 from .jobs import JobManager, Upload
-from .methods import METHODS, Method, feedforward_methods
+from .methods import METHODS, Method, feedforward_methods, translation_methods
 from .store import FINISHED, JobStore
 from .uploads import ApiError, check_image
 
@@ -119,7 +119,8 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     """The app for ``settings``; ``methods`` replaces the method registry (tests, plug-ins)."""
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    table = {**(METHODS if methods is None else methods), **feedforward_methods(data_dir / "models")}
+    table = {**(METHODS if methods is None else methods), **feedforward_methods(data_dir / "models"),
+             **translation_methods(data_dir / "runs")}
     store = JobStore(data_dir / "jobs.sqlite3")
     manager = JobManager(store, data_dir, workers=settings.workers, queue_size=settings.queue_size,
                          max_pixels=settings.max_pixels, preview_interval=settings.preview_interval, methods=table,

@@ -180,6 +180,67 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
     return out
 
 
+# --- image-to-image translation runs (CycleGAN, pix2pix) ----------------------------------
+
+
+def _translate_check(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - set(COMMON_OPTIONS))
+    if unknown:
+        raise BrushworkError(f"translation runs take no {', '.join(unknown)} (one pass, no iterations)")
+    if float(options.get("style_weight", 1.0)) != 1 or options.get("preserve_color", "none") != "none":
+        raise BrushworkError("a translation run's mapping is fixed: leave style_weight at 1 and preserve_color at none")
+    size = options.get("size")
+    if size is not None and not 16 <= int(size) <= 4096:
+        raise BrushworkError(f"size must be between 16 and 4096 px, not {size}")
+    return dict(options)
+
+
+def _translate_run(run_dir: Path, direction: str) -> Callable[[JobInputs, Progress], torch.Tensor]:
+    loaded: list[Any] = []
+    lock = threading.Lock()
+
+    def run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
+        from ..imageio import load_image, resize_long_side
+        from ..translate.apply import load_translator
+
+        with lock:
+            if not loaded:
+                loaded.append(load_translator(run_dir, direction))
+        content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
+        size = inputs.options.get("size")
+        if size is not None:
+            content = resize_long_side(content, int(size))
+        progress(0, 1, None)
+        out = loaded[0](content)
+        progress(1, 1, lambda: out)
+        return out
+
+    return run
+
+
+def translation_methods(runs_dir: Path) -> dict[str, Method]:
+    """A method ``translate:NAME:DIRECTION`` for each translation run folder in ``runs_dir``
+    that has a checkpoint (CycleGAN: a2b and b2a; pix2pix: a2b). Other folders are skipped."""
+    if not runs_dir.is_dir():
+        return {}
+    from ..training.checkpoint import list_checkpoints
+    from ..training.runs import read_run
+
+    out = {}
+    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        try:
+            model = str(read_run(folder, kind="translate")["options"]["config"]["model"])
+        except (BrushworkError, KeyError, TypeError):
+            continue
+        if not list_checkpoints(folder):
+            continue
+        for direction in ("a2b", "b2a") if model == "cyclegan" else ("a2b",):
+            name = f"translate:{folder.name}:{direction}"
+            out[name] = Method(name, f"Translation ({model}, {direction.replace('2', ' to ').upper()}): {folder.name}", _translate_check,
+                               _translate_run(folder, direction), min_styles=0, max_styles=0, options=("size",))
+    return out
+
+
 def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
     """The method called ``name``; BrushworkError naming the known ones otherwise."""
     table = METHODS if methods is None else methods
