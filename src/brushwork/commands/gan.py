@@ -99,6 +99,7 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
         cfg = resolve_config(preset=preset, file=config_file, overrides=overrides)
     preflight(cfg)
     dist = distributed.setup(dev)
+    finished = False
     try:
         if resume_run:
             run_dir = Path(resume_run)
@@ -112,8 +113,9 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
         except Interrupted as exc:
             click.echo(f"brushwork: {exc}", err=True)
             raise
+        finished = True
     finally:
-        distributed.teardown(dist)
+        distributed.teardown(dist, synchronize=finished)
     if not dist.is_main:
         return
     summary = {"run": str(run_dir), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": result.skipped_images}

@@ -47,9 +47,17 @@ def setup(device: str) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), local)
 
 
-def teardown(info: DistInfo) -> None:
-    """Leave the process group (if this process joined one)."""
+def teardown(info: DistInfo, *, synchronize: bool = True) -> None:
+    """Leave the process group (if this process joined one).
+
+    With ``synchronize`` (the normal end of a run), every process first waits at a barrier:
+    rank 0 may still be writing the final checkpoint, and a gloo process group torn down on
+    one rank while its peer is busy can abort that process at exit ("terminate called
+    without an active exception"). After an error, skip the barrier (a peer may never come).
+    """
     if info.world > 1 and dist.is_initialized():
+        if synchronize:
+            dist.barrier()
         dist.destroy_process_group()
 
 
