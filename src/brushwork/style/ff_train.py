@@ -30,9 +30,18 @@ from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
 from ..imagegrid import save_grid
 from ..imageio import load_image, resize, resize_long_side
+from ..precision import autocast
 from ..training import checkpoint as ckpt
-from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers catch it from here)
-from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
+from ..training.loop import (
+    Callback,
+    Interrupted,  # noqa: F401  (re-exported: callers catch it from here)
+    LoopResult,
+    LoopSpec,
+    default_callback,
+    every,
+    run_steps,
+    seed_everything,
+)
 from ..training.metrics_log import MetricsLog
 from ..training.runs import create_run, read_run
 from . import adain as A
@@ -222,9 +231,7 @@ class Parts:
     device: torch.device
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        if not self.cfg.amp:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return autocast("bfloat16" if self.cfg.amp else "float32", self.device)
 
 
 def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> Parts:
