@@ -127,6 +127,7 @@ def transfer(
     alpha: float = 1.0,
     style_weights: Sequence[float] | None = None,
     mask: torch.Tensor | None = None,
+    stats: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Stylise ``content`` ``(3, H, W)`` in [0, 1] with the style image(s) ``(3, h, w)``.
 
@@ -135,22 +136,24 @@ def transfer(
         style_weights: interpolation weights between the styles (default: equal).
         mask: ``(1, H, W)`` in [0, 1]; needs exactly two styles: the first applies
             where the mask is 1, the second where it is 0.
+        stats: the styles' :func:`style_statistics` when already computed (tiles, video
+            frames); ``styles`` is then not encoded again.
 
     Returns ``(3, H, W)`` clamped to [0, 1].
     """
     if not 0.0 <= alpha <= 1.0:
         raise BrushworkError(f"alpha must be between 0 and 1, not {alpha}")
-    if not styles:
+    if not styles and not stats:
         raise BrushworkError("AdaIN needs at least one style image")
     h, w = content.shape[-2:]
     fc = encode(encoder, _pad8(content[None]))[CONTENT_LAYER]
-    stats = style_statistics(encoder, styles)
+    stats = style_statistics(encoder, styles) if stats is None else stats
     if mask is not None:
-        if len(styles) != 2:
-            raise BrushworkError(f"a mask needs exactly two styles (inside, outside), not {len(styles)}")
+        if len(stats) != 2:
+            raise BrushworkError(f"a mask needs exactly two styles (inside, outside), not {len(stats)}")
         m = F.interpolate(_pad8(mask[None]), size=fc.shape[-2:], mode="area")
         t = m * adain(fc, *stats[0]) + (1 - m) * adain(fc, *stats[1])
     else:
-        t = adain(fc, *blend_statistics(stats, style_weights or [1.0] * len(styles)))
+        t = adain(fc, *blend_statistics(stats, style_weights or [1.0] * len(stats)))
     t = alpha * t + (1 - alpha) * fc
     return decoder(t)[0, :, :h, :w].clamp(0, 1)

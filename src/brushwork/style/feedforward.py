@@ -79,6 +79,7 @@ class FeedForward:
         self.device, self.precision = torch.device(device), resolve_precision(precision, device)
         self.net = from_pretrained(self.dir, device=device).to(memory_format=torch.channels_last)
         self.encoder = None
+        self._style_cache: tuple[tuple, list] | None = None  # ((style tensors, style_size), statistics)
         if self.kind == "adain":
             from ..backbones.vgg import load_vgg
 
@@ -109,15 +110,14 @@ class FeedForward:
         x = content.to(self.device)
         if options.size is not None:
             x = resize_long_side(x, options.size)
-        styles = [s.to(self.device) for s in styles]
-        if options.style_size is not None:
-            styles = [resize_long_side(s, options.style_size) for s in styles]
-        if options.preserve_color == "histogram":
-            styles = [match_color(s, x) for s in styles]
         if mask is not None:
             mask = resize(mask.to(self.device).expand(3, -1, -1), tuple(x.shape[-2:]))[:1]
         with torch.inference_mode(), self._autocast():
-            fn = self._fast if self.kind == "fast" else lambda t: self._adain(t, styles, options, mask)
+            if self.kind == "fast":
+                fn = self._fast
+            else:
+                stats = self._style_statistics(styles, x, options)
+                fn = lambda t: self._adain(t, stats, options, mask)  # noqa: E731
             y = run_tiled(fn, x, options.tile) if options.tile else fn(x)
         y = y.float().clamp(0, 1)
         return transfer_luminance(y, x) if options.preserve_color == "luminance" else y
@@ -125,8 +125,27 @@ class FeedForward:
     def _fast(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x[None].contiguous(memory_format=torch.channels_last))[0].float().clamp(0, 1)
 
-    def _adain(self, x: torch.Tensor, styles: list[torch.Tensor], o: FFOptions, mask: torch.Tensor | None) -> torch.Tensor:
-        return A.transfer(self.encoder, self.net, x, styles, alpha=o.alpha, style_weights=o.style_weights, mask=mask).float()
+    def _style_statistics(self, styles: Sequence[torch.Tensor], x: torch.Tensor, o: FFOptions) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The styles' AdaIN statistics: computed once per call (not once per tile), and reused by
+        the next call given the very same style tensors (video frames), unless histogram matching
+        makes them depend on the content."""
+        key = (tuple(styles), o.style_size)  # holds the tensors, so identity comparison stays valid
+        reusable = o.preserve_color != "histogram"
+        cached = self._style_cache
+        if reusable and cached is not None and len(cached[0][0]) == len(styles) and cached[0][1] == o.style_size \
+                and all(a is b for a, b in zip(cached[0][0], styles)):
+            return cached[1]
+        prepared = [s.to(self.device) for s in styles]
+        if o.style_size is not None:
+            prepared = [resize_long_side(s, o.style_size) for s in prepared]
+        if o.preserve_color == "histogram":
+            prepared = [match_color(s, x) for s in prepared]
+        stats = A.style_statistics(self.encoder, prepared)
+        self._style_cache = (key, stats) if reusable else None
+        return stats
+
+    def _adain(self, x: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]], o: FFOptions, mask: torch.Tensor | None) -> torch.Tensor:
+        return A.transfer(self.encoder, self.net, x, (), alpha=o.alpha, style_weights=o.style_weights, mask=mask, stats=stats).float()
 
 
 # --------------------------------------------------------------------------- ONNX
