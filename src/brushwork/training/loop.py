@@ -9,12 +9,14 @@ of the step reached first, so ``--resume`` continues from exactly there.
 from __future__ import annotations
 
 import math
+import random
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from . import checkpoint as ckpt
@@ -65,10 +67,6 @@ class LoopSpec:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) global RNGs."""
-    import random
-
-    import numpy as np
-
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
