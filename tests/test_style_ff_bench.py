@@ -14,7 +14,7 @@ def test_bench_infer_reports_every_kind_and_size(capsys):
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     for kind in ("fast_light", "fast", "adain", "fast_light_bfloat16", "adain_bfloat16"):
-        assert set(report[kind]) == {"model", "32", "48"} and all(report[kind][s] > 0 for s in ("32", "48"))
+        assert set(report[kind]) == {"model", "load_s", "32", "48"} and report[kind]["load_s"] > 0 and all(report[kind][s] > 0 for s in ("32", "48"))
     for q in report["precision_change"].values():
         assert 0 <= q["max_abs_diff"] <= 1
     assert report["device"].startswith("cpu") and len(report["load_average"]) == 3

@@ -2,9 +2,10 @@
 method's time at 512 px measured in the same run for scale.
 
 Each model kind runs through :class:`~brushwork.style.feedforward.FeedForward` (the path
-`brushwork stylize --method ...` uses) on a square photo at each size: best of
+`brushwork stylize --method ...` uses, default options) on a square photo at each size, the
+model already loaded (``load_s``: the time to load it, VGG encoder included): best of
 ``--repeats`` after one warm-up, AdaIN including the encoding of a style image of the same
-size. Models: the packaged defaults where present (``fast_light``: the first packaged light
+size (capped at 512 px as in `stylize`) on every call. Models: the packaged defaults where present (``fast_light``: the first packaged light
 fast model, ``adain``: the packaged decoder), else freshly initialised networks of the same
 shape (speed does not depend on the weights); ``fast`` is the full Johnson network. With
 ``--precision float32,bfloat16`` each kind is also compared with float32 on the same image (max abs
@@ -74,16 +75,20 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
         for kind, path in _model_dirs(Path(tmp)).items():
             outputs: dict[str, torch.Tensor] = {}
             for precision in precisions:
+                t = time.perf_counter()
                 ff = FeedForward(path, device=device, precision=precision)
                 key = kind if precision == precisions[0] else f"{kind}_{precision}"
-                report[key] = {"model": path.name}
+                report[key] = {"model": path.name, "load_s": round(time.perf_counter() - t, 3)}
                 for size in sizes:
                     x = center_crop_resize(photo, size)
-                    styles = [center_crop_resize(painting, size)] if ff.kind == "adain" else []
-                    opts = FFOptions(style_size=None)
-                    report[key][str(size)] = round(_best(lambda: ff(x, styles, opts), repeats), 4)
+                    style = center_crop_resize(painting, size)
+                    # a new style tensor every call: its statistics are computed each time, as for
+                    # one `stylize` command (only video frames reuse them)
+                    styles = (lambda: [style.clone()]) if ff.kind == "adain" else (lambda: [])
+                    opts = FFOptions()  # what `brushwork stylize --method ...` uses (style encoded at <= 512 px)
+                    report[key][str(size)] = round(_best(lambda: ff(x, styles(), opts), repeats), 4)
                     if size == sizes[0]:
-                        outputs[precision] = ff(x, styles, opts)
+                        outputs[precision] = ff(x, styles(), opts)
             if len(outputs) > 1:
                 a, b = outputs[precisions[0]], outputs[precisions[1]]
                 quality[kind] = {"max_abs_diff": round(float((a - b).abs().max()), 4), "psnr_db": _psnr(a, b)}
@@ -130,8 +135,8 @@ def command(sizes: str, precisions: str, repeats: int, threads: int, optimize: b
         return
     for key, value in report.items():
         if isinstance(value, dict) and "model" in value:
-            cells = "  ".join(f"{k} px {v:.3f} s" for k, v in value.items() if k != "model")
-            click.echo(f"{key:<16} {cells}   ({value['model']})")
+            cells = "  ".join(f"{k} px {v:.3f} s" for k, v in value.items() if k not in ("model", "load_s"))
+            click.echo(f"{key:<16} {cells}   ({value['model']}, loaded in {value['load_s']:.2f} s)")
     for kind, q in report.get("precision_change", {}).items():
         click.echo(f"{kind:<16} {' vs '.join(precision_list[::-1])}: max abs diff {q['max_abs_diff']}, PSNR {q['psnr_db']} dB")
     if "optimize_512" in report:

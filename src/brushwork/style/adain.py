@@ -13,6 +13,7 @@ two styles to a region (``mask`` 1 -> first style, 0 -> second).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,6 +23,7 @@ from torch import nn
 
 from ..backbones.vgg import VGGFeatures
 from ..errors import BrushworkError
+from .fast import upsample_conv
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
@@ -60,7 +62,7 @@ class AdaINConfig:
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect")]
-    return layers + [nn.ReLU(inplace=True)] if relu else layers
+    return layers + [nn.ReLU()] if relu else layers  # in-place ReLU is slower in bfloat16 on CPUs
 
 
 class Decoder(nn.Module):
@@ -85,7 +87,27 @@ class Decoder(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        """``relu4_1``-like features ``(N, 512, h, w)`` -> RGB ``(N, 3, 8h, 8w)`` (unclamped)."""
+        """``relu4_1``-like features ``(N, 512, h, w)`` -> RGB ``(N, 3, 8h, 8w)`` (unclamped).
+
+        Each up-sampling and the convolution after it run as one :func:`~.fast.upsample_conv`.
+        A decoder whose weights were cast to bfloat16 runs in bfloat16 outside any autocast
+        (autocast would do every padding in float32, casting the large tensors to and fro).
+        """
+        dtype = self.net[0].weight.dtype
+        low = dtype != torch.float32
+        with torch.autocast(feat.device.type, enabled=False) if low else contextlib.nullcontext():
+            x = feat.to(dtype) if low else feat
+            layers = list(self.net)
+            i = 0
+            while i < len(layers):
+                if isinstance(layers[i], nn.Upsample):
+                    x, i = upsample_conv(x, layers[i + 1]), i + 2
+                else:
+                    x, i = layers[i](x), i + 1
+            return x
+
+    def reference(self, feat: torch.Tensor) -> torch.Tensor:
+        """The textbook form (up-sample, then convolve) that :meth:`forward` computes."""
         return self.net(feat)
 
 

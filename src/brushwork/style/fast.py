@@ -75,6 +75,23 @@ class ResidualBlock(nn.Module):
 _PHASE = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])
 
 
+def phase_weights(w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A 3x3 convolution's ``(cout, cin, 3, 3)`` weights and ``(cout,)`` bias as the
+    ``(4 * cout, cin, 3, 3)`` weights and ``(4 * cout,)`` bias of its four output phases
+    after nearest x2 up-sampling, in pixel-shuffle order."""
+    rows = _PHASE.to(w)
+    k = torch.einsum("ary,bsx,oiyx->oabirs", rows, rows, w)  # (cout, 2, 2, cin, 3, 3)
+    return k.reshape(-1, *w.shape[1:]), b.repeat_interleave(4)
+
+
+def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """``conv`` (3x3, reflection-padded, stride 1) of ``x`` up-sampled x2 (nearest), computed as
+    four phase convolutions of the replicate-padded ``x`` and a pixel shuffle: the same result
+    (to float rounding) without the large up-sampled and padded intermediates."""
+    w, b = phase_weights(conv.weight, conv.bias)
+    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), w, b), 2)
+
+
 class UpConv(nn.Module):
     """Nearest-neighbour x2 up-sampling followed by a conv-norm-ReLU (resize-convolution).
 
@@ -90,16 +107,10 @@ class UpConv(nn.Module):
 
     def phase_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(4 * cout, cin, 3, 3)`` weights and ``(4 * cout,)`` bias in pixel-shuffle order."""
-        conv = self.conv[0]
-        w, b = conv.weight, conv.bias
-        rows = _PHASE.to(w)
-        k = torch.einsum("ary,bsx,oiyx->oabirs", rows, rows, w)  # (cout, 2, 2, cin, 3, 3)
-        return k.reshape(-1, *w.shape[1:]), b.repeat_interleave(4)
+        return phase_weights(self.conv[0].weight, self.conv[0].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w, b = self.phase_weights()
-        y = F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), w, b), 2)
-        return self.conv[2](self.conv[1](y))
+        return self.conv[2](self.conv[1](upsample_conv(x, self.conv[0])))
 
     def reference(self, x: torch.Tensor) -> torch.Tensor:
         """The textbook form (up-sample, then convolve): the definition :meth:`forward` matches."""
