@@ -91,7 +91,7 @@ class _Reporter:
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="16 needs a .tif output.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse larger input images.")
 @click.option("--method", type=click.Choice(["optimize", "adain", "fast"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model.")
-@click.option("--model", "ff_model", help="Model folder (or packaged model name) for --method adain/fast.")
+@click.option("--model", "ff_model", help="Model folder (or packaged model name) for --method adain/fast [adain: the packaged adain-light].")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off (0 = content, 1 = full style).")
 @click.option("--tile", type=click.IntRange(min=0), default=0, help="adain/fast: process in tiles of N px (0: whole image).")
 @device_option
@@ -107,7 +107,7 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
 
     Multi-scale optimisation from about 128 px up to --size, with a Gram
     (default) or sliced-Wasserstein style loss on VGG features; or one pass of a
-    feed-forward model: --method fast --model DIR (no STYLE) or --method adain --model DIR.
+    feed-forward model: --method fast --model DIR (no STYLE) or --method adain [--model DIR].
     """
     if method != "optimize":
         from .stylize_ff import run_feedforward

@@ -22,7 +22,9 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
     from ..style.feedforward import FeedForward, FFOptions
 
     if not model:
-        raise BrushworkError(f"--method {method} needs --model DIR (a model folder or packaged model name)")
+        from ..style.pretrained import default_model
+
+        model = str(default_model(method))  # AdaIN: the packaged decoder; fast: an error (style built in)
     if bit_depth == 16 and output.suffix.lower() not in (".tif", ".tiff"):
         raise BrushworkError("--bit-depth 16 needs a .tif or .tiff output")
     if not content.exists():

@@ -46,6 +46,7 @@ from ..training.metrics_log import MetricsLog
 from ..training.runs import create_run, read_run
 from . import adain as A
 from .fast import TransformerNet, preset
+from .feedforward import keep_freed_memory
 from .losses import GramStyleLoss, tv_loss
 from .pretrained import StyleNet, save_pretrained
 
@@ -341,6 +342,8 @@ def train(
     if not resume and ckpt.list_checkpoints(run_dir):
         raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.seed)
+    if dev.type == "cpu":
+        keep_freed_memory()  # no page faults for every activation of every step (about 1.2x faster)
     p = build_parts(cfg, dev, vgg)
     last = ckpt.latest_checkpoint(run_dir) if resume else None
     start_step = int(ckpt.unpack_state(last, *_state(p))["step"]) if last is not None else 0

@@ -30,6 +30,7 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 FORMAT = 1
 _KINDS = {"fast": (TransformerNet, FastConfig), "adain": (Decoder, AdaINConfig)}
 PACKAGED = Path(__file__).resolve().parent.parent / "assets" / "models"
+DEFAULT_MODELS = {"adain": "adain-light"}  # kind -> packaged model used when none is named
 
 
 def packaged_models() -> dict[str, Path]:
@@ -37,6 +38,20 @@ def packaged_models() -> dict[str, Path]:
     if not PACKAGED.is_dir():
         return {}
     return {p.name: p for p in sorted(PACKAGED.iterdir()) if (p / CONFIG).is_file()}
+
+
+def default_model(kind: str) -> Path:
+    """The packaged model that ``--method kind`` uses when no model is named (:data:`DEFAULT_MODELS`).
+
+    Raises:
+        BrushworkError: no default is shipped for ``kind`` (a fast network has its style built
+            in, so it is always named).
+    """
+    found = packaged_models().get(DEFAULT_MODELS.get(kind, ""))
+    if found is None:
+        known = ", ".join(packaged_models()) or "none"
+        raise BrushworkError(f"--method {kind} needs --model DIR: no default {kind} model is packaged (packaged models: {known})")
+    return found
 
 
 def resolve_model_dir(name_or_dir: str | os.PathLike) -> Path:
