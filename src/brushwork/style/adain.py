@@ -13,7 +13,6 @@ two styles to a region (``mask`` 1 -> first style, 0 -> second).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,7 +22,7 @@ from torch import nn
 
 from ..backbones.vgg import VGGFeatures
 from ..errors import BrushworkError
-from .fast import upsample_conv
+from .fast import upsample_conv, weight_precision
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
@@ -93,13 +92,11 @@ class Decoder(nn.Module):
         """``relu4_1``-like features ``(N, 512, h, w)`` -> RGB ``(N, 3, 8h, 8w)`` (unclamped).
 
         Each up-sampling and the convolution after it run as one :func:`~.fast.upsample_conv`.
-        A decoder whose weights were cast to bfloat16 runs in bfloat16 outside any autocast
-        (autocast would do every padding in float32, casting the large tensors to and fro).
+        A decoder whose weights were cast to bfloat16 runs in bfloat16 (:func:`~.fast.weight_precision`).
         """
-        dtype = self.net[0].weight.dtype
-        low = dtype != torch.float32
-        with torch.autocast(feat.device.type, enabled=False) if low else contextlib.nullcontext():
-            x = feat.to(dtype) if low else feat
+        weight = self.net[0].weight
+        with weight_precision(weight):
+            x = feat.to(weight.dtype)
             layers = list(self.net)
             i = 0
             while i < len(layers):

@@ -12,6 +12,7 @@ Presets: ``johnson`` is the paper's network (32/64/128 channels, 5 residual bloc
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -73,6 +74,14 @@ class ResidualBlock(nn.Module):
 # nearest x2 up-sampling then a reflection-padded 3x3 convolution equals, for output rows of
 # phase a, a 3x3 convolution of the low-resolution input padded by one replicated row.
 _PHASE = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+
+
+def weight_precision(weight: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Where a network's weights were cast to a low precision (bfloat16), autocast switched off so
+    that the network runs in that precision throughout: autocast would pad and normalise in float32,
+    casting the large activations to and fro (about 1.3-2x slower on a CPU). A no-op for float32."""
+    low = weight.dtype != torch.float32
+    return torch.autocast(weight.device.type, enabled=False) if low else contextlib.nullcontext()
 
 
 def phase_weights(w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,7 +150,10 @@ class TransformerNet(nn.Module):
         """``(N, 3, H, W)`` in [0, 1] -> ``(N, 3, H, W)`` (unclamped; clamp for display)."""
         h, w = x.shape[-2:]
         ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
-        y = self.net(x * 2 - 1)  # centred input; the output is an image directly
-        return (y + 0.5)[..., :h, :w]
+        weight = self.net[0][0].weight
+        with weight_precision(weight):  # bfloat16 weights: bfloat16 throughout
+            x = x.to(weight.dtype)
+            if ph or pw:
+                x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+            y = self.net(x * 2 - 1)  # centred input; the output is an image directly
+            return (y + 0.5)[..., :h, :w]

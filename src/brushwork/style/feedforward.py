@@ -104,8 +104,8 @@ class FeedForward:
         self.kind: str = self.record["kind"]
         self.device, self.precision = torch.device(device), resolve_precision(precision, device)
         self.net = from_pretrained(self.dir, device=device).to(memory_format=torch.channels_last)
-        if self.kind == "adain" and self.precision == "bfloat16":
-            self.net.to(torch.bfloat16)  # the decoder then runs in bfloat16 without autocast (see Decoder.forward)
+        if self.precision == "bfloat16":
+            self.net.to(torch.bfloat16)  # runs in bfloat16 throughout, not under autocast (see fast.weight_precision)
         if self.device.type == "cpu":
             keep_freed_memory()
         self.encoder = None
