@@ -29,8 +29,10 @@ PAPER = {  # PacGAN Table 1, 10 runs, mean (standard error)
 TARGETS = {"ring": {"modes": 8.0, "high_quality": 0.97, "reverse_kl": 0.01}, "grid": {"modes": 24.8, "high_quality": 0.95, "reverse_kl": 0.03}}
 
 
-def train_and_score(cfg, out: Path, name: str, samples: int, device: str) -> dict[str, Any]:
-    """Train ``cfg`` in ``out/name`` and score ``samples`` samples of its (EMA) generator."""
+def train_and_score(cfg, out: Path, name: str, samples: int, device: str, rejection: float | None = None) -> dict[str, Any]:
+    """Train ``cfg`` in ``out/name`` and score ``samples`` samples of its (EMA) generator; with
+    ``rejection`` (a DRS quantile) also ``samples`` samples kept by discriminator rejection
+    sampling (:mod:`brushwork.gan.rejection`), scored separately under ``"rejection"``."""
     from ..data.datasets import mixture_centers, mixture_std
     from ..gan.mixture import mixture_scores
     from ..gan.sample import load_generator, sample
@@ -40,18 +42,27 @@ def train_and_score(cfg, out: Path, name: str, samples: int, device: str) -> dic
     run = create_run(out, name=name, tag=cfg.name, kind="gan", options={"config": cfg.to_dict(), "device": device})
     result = train(cfg, run, device=device)
     gen = load_generator(run, device=device)
-    s = mixture_scores(sample(gen, samples, seed=10_000 + cfg.train.seed), mixture_centers(cfg.data.dataset), mixture_std(cfg.data.dataset))
-    row = {"seed": cfg.train.seed, "modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl, "steps_per_second": result.steps_per_second, "run": str(run)}
+
+    def score(x) -> dict[str, Any]:
+        s = mixture_scores(x, mixture_centers(cfg.data.dataset), mixture_std(cfg.data.dataset))
+        return {"modes": s.modes, "high_quality": s.high_quality, "reverse_kl": s.reverse_kl}
+
+    row = {"seed": cfg.train.seed, **score(sample(gen, samples, seed=10_000 + cfg.train.seed)), "steps_per_second": result.steps_per_second, "run": str(run)}
+    if rejection is not None:
+        from ..gan.rejection import rejection_sample
+
+        drs = rejection_sample(gen, samples, seed=20_000 + cfg.train.seed, quantile=rejection)
+        row["rejection"] = {**score(drs.samples), "acceptance": drs.acceptance, "quantile": rejection}
     atomic_write_text(run / "mixture_scores.json", json.dumps(row, indent=1))
     return row
 
 
-def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means and standard errors over seeds of each score."""
+def aggregate(rows: list[dict[str, Any]], keys: tuple[str, ...] = ("modes", "high_quality", "reverse_kl", "steps_per_second")) -> dict[str, Any]:
+    """Means and standard errors over seeds of each score in ``keys``."""
     from ..gan.mixture import summarize
 
     out: dict[str, Any] = {}
-    for key in ("modes", "high_quality", "reverse_kl", "steps_per_second"):
+    for key in keys:
         s = summarize([r[key] for r in rows])
         out[key], out[f"{key}_stderr"] = s["mean"], s["stderr"]
     out["reverse_kl_undefined_runs"] = sum(r["reverse_kl"] is None for r in rows)
@@ -64,13 +75,15 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None) -> dict[str, Any]:
+def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None, rejection: float | None = None) -> dict[str, Any]:
     """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file on ``seeds``
     seeds and the plain GAN baseline (``gan-<dataset>``) on the first ``baseline_seeds`` of them
     (default: all), ``steps`` steps each; score both. Each run leaves ``mixture_scores.json``.
 
     ``jobs`` > 1 trains that many runs at once in worker processes of one torch thread each
-    (results do not depend on it: every run is seeded by its own config)."""
+    (results do not depend on it: every run is seeded by its own config). ``rejection``: also
+    score discriminator rejection sampling with this quantile, reported apart from plain
+    sampling under ``brushwork_rejection`` / ``baseline_rejection``."""
     preset = preset or f"pacgan-{dataset}"
     from concurrent.futures import ProcessPoolExecutor
 
@@ -84,8 +97,8 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         over = {"train": {"steps": steps, "seed": seed, **quiet_intervals}, "data": {"dataset": dataset}}
         return resolve_config(preset=name, file=None if name else config, overrides=[over])
 
-    tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device) for seed in range(seeds)]
-    tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device) for seed in range(n_base)]
+    tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device, rejection) for seed in range(seeds)]
+    tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device, rejection) for seed in range(n_base)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
             done = list(pool.map(train_and_score, *zip(*tasks)))
@@ -112,13 +125,23 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         "targets": TARGETS[dataset],
         "protocol_note": f"{seeds} seed(s) ({n_base} for the baseline) x {steps} steps of batch 100 (PacGAN: 10 seeds x 400,000 steps)",
     }
+    if rejection is not None:
+        drs_keys = ("modes", "high_quality", "reverse_kl", "acceptance")
+        for name, runs in rows.items():
+            result[f"{name}_rejection"] = {"config": result[name]["config"], "quantile": rejection, **aggregate([r["rejection"] for r in runs], drs_keys)}
     result["speedup"] = result["step_steps_per_second"] / result["reference_steps_per_second"]
     return result
 
 
 def _fmt(r: dict[str, Any]) -> str:
     rkl = "n/a" if r["reverse_kl"] is None else f"{r['reverse_kl']:.3f}"
-    return f"modes {r['modes']}, HQ {100 * r['high_quality']:.1f}%, rKL {rkl}, {r['steps_per_second']:.1f} steps/s"
+    text = f"modes {r['modes']}, HQ {100 * r['high_quality']:.1f}%, rKL {rkl}, {r['steps_per_second']:.1f} steps/s"
+    return text + (f"; with rejection sampling: {_fmt_drs(r['rejection'])}" if "rejection" in r else "")
+
+
+def _fmt_drs(d: dict[str, Any]) -> str:
+    rkl = "n/a" if d["reverse_kl"] is None else f"{d['reverse_kl']:.3f}"
+    return f"modes {d['modes']}, HQ {100 * d['high_quality']:.1f}%, rKL {rkl}, {100 * d['acceptance']:.1f}% accepted"
 
 
 def table(result: dict[str, Any]) -> str:
@@ -135,6 +158,10 @@ def table(result: dict[str, Any]) -> str:
     for name in ("brushwork", "baseline"):
         d = result[name]
         lines.append(f"{name + ' (' + d['config'] + ')':<28} {cell(d, 'modes'):>14} {cell(d, 'high_quality', 100, '.1f'):>14} {cell(d, 'reverse_kl', 1, '.3f'):>14} {d['steps_per_second']:>10.1f}")
+    for name in ("brushwork", "baseline"):
+        d = result.get(f"{name}_rejection")
+        if d is not None:
+            lines.append(f"{name + ' + rejection sampling':<28} {cell(d, 'modes'):>14} {cell(d, 'high_quality', 100, '.1f'):>14} {cell(d, 'reverse_kl', 1, '.3f'):>14} {'':>10} accepted {100 * d['acceptance']:.1f}%")
     lines.append(f"{'brushwork step, timed':<28} {'':>14} {'':>14} {'':>14} {result['step_steps_per_second']:>10.1f}")
     lines.append(f"{'plain reference loop, timed':<28} {'':>14} {'':>14} {'':>14} {result['reference_steps_per_second']:>10.1f}")
     for name, p in result["paper"].items():
@@ -155,16 +182,18 @@ def table(result: dict[str, Any]) -> str:
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
 @click.option("--baseline-seeds", type=click.IntRange(1, 100), help="Train the baseline on only the first N seeds (default: all).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Runs trained at once (worker processes of one thread each).")
+@click.option("--rejection/--no-rejection", default=True, show_default=True, help="Also score discriminator rejection sampling (`gan sample --rejection`), in rows of its own.")
+@click.option("--rejection-quantile", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True, help="DRS's gamma as a quantile of the acceptance score.")
 @quiet_option
 @json_option
-def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, quiet, as_json) -> None:
+def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, rejection, rejection_quantile, quiet, as_json) -> None:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds)
+        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds, rejection=rejection_quantile if rejection else None)
     if as_json:
         emit_json(result)
     else:

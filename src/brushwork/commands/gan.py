@@ -151,9 +151,11 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 @click.option("--nrow", type=int, help="Images per grid row (default: square).")
 @click.option("--mix", "mix_seeds", type=int, nargs=2, metavar="SEED_A SEED_B", help="StyleGAN2 style mixing: save A, B, and A's coarse styles with B's fine ones (ignores -n and --seed).")
 @click.option("--mix-layer", type=int, default=None, help="With --mix: first layer whose style comes from SEED_B (default: half the layers).")
+@click.option("--rejection", is_flag=True, help="Discriminator rejection sampling (Azadi et al. 2019): drop samples the run's discriminator finds unrealistic.")
+@click.option("--rejection-quantile", type=float, default=None, help="With --rejection: quantile of the acceptance score used as DRS's gamma (default 0.95; higher keeps fewer).")
 @device_option
 @json_option
-def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, device, as_json) -> None:
+def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, device, as_json) -> None:
     """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator."""
     from ..gan.sample import mix
     from ..gan.sample import sample as draw
@@ -162,6 +164,10 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
 
     if mix_layer is not None and not mix_seeds:
         raise BrushworkError("--mix-layer needs --mix SEED_A SEED_B")
+    if rejection and (truncation is not None or class_id is not None or mix_seeds):
+        raise BrushworkError("--rejection takes no --truncation, --class or --mix")
+    if rejection_quantile is not None and not rejection:
+        raise BrushworkError("--rejection-quantile needs --rejection")
     gen = _load(run, ema, device)
     if mix_seeds:
         layer = mix_layer if mix_layer is not None else getattr(gen.G, "num_ws", 0) // 2
@@ -169,13 +175,21 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
         if as_json:
             emit_json({"output": output, "mix": list(mix_seeds), "mix_layer": layer, "step": gen.step, "ema": gen.ema})
         return
-    out = draw(gen, count, seed=seed, truncation=truncation, class_id=class_id)
+    extra = {}
+    if rejection:
+        from ..gan.rejection import DEFAULT_QUANTILE, rejection_sample
+
+        q = DEFAULT_QUANTILE if rejection_quantile is None else rejection_quantile
+        drs = rejection_sample(gen, count, seed=seed, quantile=q)
+        out, extra = drs.samples, {"rejection": {"quantile": q, "acceptance": drs.acceptance, "drawn": drs.drawn}}
+    else:
+        out = draw(gen, count, seed=seed, truncation=truncation, class_id=class_id)
     if gen.is_image:
         save_grid(out, output, nrow=nrow)
     else:
         save_image(scatter_image(out, float(out.abs().max()) * 1.1 + 1e-6), output)
     if as_json:
-        emit_json({"output": output, "count": count, "step": gen.step, "ema": gen.ema, "seed": seed})
+        emit_json({"output": output, "count": count, "step": gen.step, "ema": gen.ema, "seed": seed, **extra})
 
 
 @gan.command()

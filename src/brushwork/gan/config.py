@@ -48,6 +48,9 @@ class ModelConfig:
     minibatch_std: bool = False
     pack: int = 1
     conditional: bool = False
+    # mlp D only: random Fourier features of each input sample (count; frequency std in cycles per unit).
+    d_fourier: int = 0
+    d_fourier_scale: float = 1.0
     # GAN families (issue 9): self-attention resolution (sagan / biggan; 0 = none), BigGAN's
     # shared class-embedding size, StyleGAN2's w size (0 = z_dim), mapping depth and G
     # architecture (skip | resnet), and progressive growing's first resolution (dcgan /

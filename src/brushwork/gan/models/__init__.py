@@ -42,7 +42,7 @@ def build_discriminator(cfg: ModelConfig, sample_shape: Sequence[int], num_class
     k = num_classes if cfg.conditional else 0
     try:
         if cfg.arch == "mlp":
-            return MLPDiscriminator(sample_shape, cfg.d_hidden, maxout=cfg.maxout, pack=cfg.pack, minibatch_std=cfg.minibatch_std, spectral_norm=cfg.spectral_norm, num_classes=k)
+            return MLPDiscriminator(sample_shape, cfg.d_hidden, maxout=cfg.maxout, pack=cfg.pack, minibatch_std=cfg.minibatch_std, spectral_norm=cfg.spectral_norm, num_classes=k, fourier=cfg.d_fourier, fourier_scale=cfg.d_fourier_scale)
         c, s = _image_size(sample_shape, cfg.arch)
         if cfg.arch in families.ARCHS:
             return families.discriminator(cfg, c, s, k)
