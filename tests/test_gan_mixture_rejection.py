@@ -107,13 +107,13 @@ def test_cli_sample_with_rejection(tmp_path, capsys):
     run = _tiny_ring_run(tmp_path)
     capsys.readouterr()
     out = tmp_path / "drs.png"
-    assert main(["gan", "sample", str(run), "-n", "50", "-o", str(out), "--rejection", "--rejection-quantile", "0.5", "--json"]) == 0
+    assert main(["gan", "sample", str(run), "-n", "50", "-o", str(out), "--rejection", "--rejection-quantile", "0.5", "--rejection-calibrate", "3", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert out.is_file() and info["rejection"]["quantile"] == 0.5 and 0 < info["rejection"]["acceptance"] <= 1
     assert info["rejection"]["drawn"] >= 50
 
 
-@pytest.mark.parametrize("extra, message", [(["--rejection-quantile", "0.5"], "needs --rejection"), (["--rejection", "--truncation", "1"], "takes no"), (["--rejection", "--rejection-quantile", "1"], "quantile")])
+@pytest.mark.parametrize("extra, message", [(["--rejection-quantile", "0.5"], "need --rejection"), (["--rejection-calibrate", "5"], "need --rejection"), (["--rejection", "--rejection-calibrate", "-1"], "calibration steps"), (["--rejection", "--truncation", "1"], "takes no"), (["--rejection", "--rejection-quantile", "1"], "quantile")])
 def test_cli_rejection_bad_input(tmp_path, capsys, extra, message):
     run = _tiny_ring_run(tmp_path)
     capsys.readouterr()
@@ -127,14 +127,29 @@ def test_bench_mixture_reports_rejection_apart_from_plain_sampling(tmp_path):
     from brushwork.bench.mixture import run_bench, table
 
     quiet = dict(log=lambda m: None, baseline_seeds=1)
-    with_drs = run_bench("ring", 1, 2, None, 60, 2, tmp_path / "a", rejection=0.5, **quiet)
+    with_drs = run_bench("ring", 1, 2, None, 60, 2, tmp_path / "a", rejection=0.5, calibrate_steps=3, **quiet)
     plain = run_bench("ring", 1, 2, None, 60, 2, tmp_path / "b", **quiet)
     for side in ("brushwork", "baseline"):
         drs = with_drs[f"{side}_rejection"]
         assert {"modes", "high_quality", "reverse_kl", "acceptance"} <= set(drs) and drs["quantile"] == 0.5
-        assert 0 < drs["acceptance"] <= 1
+        assert 0 < drs["acceptance"] <= 1 and with_drs["per_seed"][0][side]["rejection"]["calibrate_steps"] == 3
         assert {k: with_drs[side][k] for k in ("modes", "high_quality")} == {k: plain[side][k] for k in ("modes", "high_quality")}
     assert "brushwork_rejection" not in plain
     saved = json.loads((tmp_path / "a" / "brushwork-seed0" / "mixture_scores.json").read_text())
     assert saved["rejection"]["acceptance"] == with_drs["brushwork_rejection"]["acceptance"]
     assert "rejection sampling" in table(with_drs) and "rejection sampling" not in table(plain)
+
+
+def test_calibrate_fine_tunes_a_copy_towards_the_data():
+    from brushwork.gan.models.mlp import MLPDiscriminator
+    from brushwork.gan.rejection import calibrate
+
+    torch.manual_seed(0)
+    D = MLPDiscriminator((2,), [16], pack=2)
+    before = {k: v.clone() for k, v in D.state_dict().items()}
+    real = torch.randn(500, 2) * 0.1 + 3.0  # the generator draws standard normal points
+    tuned = calibrate(D, toy_gen(), real, 200, seed=0, lr=1e-2)
+    fake = torch.randn(500, 2, generator=torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(6)
+    assert float(sample_logits(tuned, real, g).min()) > float(sample_logits(tuned, fake[fake.norm(dim=1) < 2], g).max())
+    assert all(torch.equal(before[k], v) for k, v in D.state_dict().items())

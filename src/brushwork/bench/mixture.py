@@ -29,10 +29,11 @@ PAPER = {  # PacGAN Table 1, 10 runs, mean (standard error)
 TARGETS = {"ring": {"modes": 8.0, "high_quality": 0.97, "reverse_kl": 0.01}, "grid": {"modes": 24.8, "high_quality": 0.95, "reverse_kl": 0.03}}
 
 
-def train_and_score(cfg, out: Path, name: str, samples: int, device: str, rejection: float | None = None) -> dict[str, Any]:
+def train_and_score(cfg, out: Path, name: str, samples: int, device: str, rejection: float | None = None, calibrate_steps: int = 500) -> dict[str, Any]:
     """Train ``cfg`` in ``out/name`` and score ``samples`` samples of its (EMA) generator; with
     ``rejection`` (a DRS quantile) also ``samples`` samples kept by discriminator rejection
-    sampling (:mod:`brushwork.gan.rejection`), scored separately under ``"rejection"``."""
+    sampling (:mod:`brushwork.gan.rejection`, its discriminator first fine-tuned
+    ``calibrate_steps`` steps), scored separately under ``"rejection"``."""
     from ..data.datasets import mixture_centers, mixture_std
     from ..gan.mixture import mixture_scores
     from ..gan.sample import load_generator, sample
@@ -51,8 +52,8 @@ def train_and_score(cfg, out: Path, name: str, samples: int, device: str, reject
     if rejection is not None:
         from ..gan.rejection import rejection_sample
 
-        drs = rejection_sample(gen, samples, seed=20_000 + cfg.train.seed, quantile=rejection)
-        row["rejection"] = {**score(drs.samples), "acceptance": drs.acceptance, "quantile": rejection}
+        drs = rejection_sample(gen, samples, seed=20_000 + cfg.train.seed, quantile=rejection, calibrate_steps=calibrate_steps)
+        row["rejection"] = {**score(drs.samples), "acceptance": drs.acceptance, "quantile": rejection, "calibrate_steps": calibrate_steps}
     atomic_write_text(run / "mixture_scores.json", json.dumps(row, indent=1))
     return row
 
@@ -75,14 +76,15 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None, rejection: float | None = None) -> dict[str, Any]:
+def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None, rejection: float | None = None, calibrate_steps: int = 500) -> dict[str, Any]:
     """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file on ``seeds``
     seeds and the plain GAN baseline (``gan-<dataset>``) on the first ``baseline_seeds`` of them
     (default: all), ``steps`` steps each; score both. Each run leaves ``mixture_scores.json``.
 
     ``jobs`` > 1 trains that many runs at once in worker processes of one torch thread each
     (results do not depend on it: every run is seeded by its own config). ``rejection``: also
-    score discriminator rejection sampling with this quantile, reported apart from plain
+    score discriminator rejection sampling with this quantile (after ``calibrate_steps`` of
+    discriminator fine-tuning), reported apart from plain
     sampling under ``brushwork_rejection`` / ``baseline_rejection``."""
     preset = preset or f"pacgan-{dataset}"
     from concurrent.futures import ProcessPoolExecutor
@@ -97,8 +99,8 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         over = {"train": {"steps": steps, "seed": seed, **quiet_intervals}, "data": {"dataset": dataset}}
         return resolve_config(preset=name, file=None if name else config, overrides=[over])
 
-    tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device, rejection) for seed in range(seeds)]
-    tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device, rejection) for seed in range(n_base)]
+    tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device, rejection, calibrate_steps) for seed in range(seeds)]
+    tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device, rejection, calibrate_steps) for seed in range(n_base)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
             done = list(pool.map(train_and_score, *zip(*tasks)))
@@ -182,18 +184,19 @@ def table(result: dict[str, Any]) -> str:
 @click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
 @click.option("--baseline-seeds", type=click.IntRange(1, 100), help="Train the baseline on only the first N seeds (default: all).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Runs trained at once (worker processes of one thread each).")
-@click.option("--rejection/--no-rejection", default=True, show_default=True, help="Also score discriminator rejection sampling (`gan sample --rejection`), in rows of its own.")
-@click.option("--rejection-quantile", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True, help="DRS's gamma as a quantile of the acceptance score.")
+@click.option("--rejection/--no-rejection", default=False, show_default=True, help="Also score discriminator rejection sampling (`gan sample --rejection`), in rows of their own.")
+@click.option("--rejection-quantile", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True, help="With --rejection: DRS's gamma as a quantile of the acceptance score.")
+@click.option("--rejection-calibrate", type=click.IntRange(0), default=500, show_default=True, help="With --rejection: steps of discriminator fine-tuning before sampling.")
 @quiet_option
 @json_option
-def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, rejection, rejection_quantile, quiet, as_json) -> None:
+def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, rejection, rejection_quantile, rejection_calibrate, quiet, as_json) -> None:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds, rejection=rejection_quantile if rejection else None)
+        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds, rejection=rejection_quantile if rejection else None, calibrate_steps=rejection_calibrate)
     if as_json:
         emit_json(result)
     else:

@@ -153,9 +153,10 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 @click.option("--mix-layer", type=int, default=None, help="With --mix: first layer whose style comes from SEED_B (default: half the layers).")
 @click.option("--rejection", is_flag=True, help="Discriminator rejection sampling (Azadi et al. 2019): drop samples the run's discriminator finds unrealistic.")
 @click.option("--rejection-quantile", type=float, default=None, help="With --rejection: quantile of the acceptance score used as DRS's gamma (default 0.95; higher keeps fewer).")
+@click.option("--rejection-calibrate", type=int, default=None, help="With --rejection: steps of fine-tuning a copy of the discriminator on the training data first (default 500; 0 = as saved).")
 @device_option
 @json_option
-def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, device, as_json) -> None:
+def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate, device, as_json) -> None:
     """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator."""
     from ..gan.sample import mix
     from ..gan.sample import sample as draw
@@ -166,8 +167,8 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
         raise BrushworkError("--mix-layer needs --mix SEED_A SEED_B")
     if rejection and (truncation is not None or class_id is not None or mix_seeds):
         raise BrushworkError("--rejection takes no --truncation, --class or --mix")
-    if rejection_quantile is not None and not rejection:
-        raise BrushworkError("--rejection-quantile needs --rejection")
+    if (rejection_quantile is not None or rejection_calibrate is not None) and not rejection:
+        raise BrushworkError("--rejection-quantile and --rejection-calibrate need --rejection")
     gen = _load(run, ema, device)
     if mix_seeds:
         layer = mix_layer if mix_layer is not None else getattr(gen.G, "num_ws", 0) // 2
@@ -177,11 +178,12 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
         return
     extra = {}
     if rejection:
-        from ..gan.rejection import DEFAULT_QUANTILE, rejection_sample
+        from ..gan.rejection import DEFAULT_CALIBRATE_STEPS, DEFAULT_QUANTILE, rejection_sample
 
         q = DEFAULT_QUANTILE if rejection_quantile is None else rejection_quantile
-        drs = rejection_sample(gen, count, seed=seed, quantile=q)
-        out, extra = drs.samples, {"rejection": {"quantile": q, "acceptance": drs.acceptance, "drawn": drs.drawn}}
+        cal = DEFAULT_CALIBRATE_STEPS if rejection_calibrate is None else rejection_calibrate
+        drs = rejection_sample(gen, count, seed=seed, quantile=q, calibrate_steps=cal)
+        out, extra = drs.samples, {"rejection": {"quantile": q, "calibrate_steps": cal, "acceptance": drs.acceptance, "drawn": drs.drawn}}
     else:
         out = draw(gen, count, seed=seed, truncation=truncation, class_id=class_id)
     if gen.is_image:

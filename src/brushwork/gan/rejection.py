@@ -11,6 +11,10 @@ the burn-in (the paper and its reference code use a high percentile). For an opt
 discriminator ``exp(D(x))`` is ``p_data(x) / p_g(x)``, so accepted samples follow the data
 more closely: samples between a mixture's modes, where the data has no mass, are dropped.
 
+The discriminator at the end of training is seldom the optimal one for the final (EMA)
+generator; as in the paper, :func:`calibrate` first fine-tunes a copy of it with the logistic
+loss on real data against the generator's samples (``calibrate_steps``; 0 keeps it as saved).
+
 A packing discriminator (PacGAN, ``pack`` m > 1) judges m samples at once; a sample's
 logit is then the mean over ``partners`` random packs that hold it, each at every position.
 
@@ -30,6 +34,7 @@ from .models import Discriminator, build_discriminator
 from .sample import LoadedGenerator, generate
 
 DEFAULT_QUANTILE = 0.95
+DEFAULT_CALIBRATE_STEPS = 500
 BURN_IN = 10_000
 EPS = 1e-6
 
@@ -80,6 +85,31 @@ def sample_logits(D: Discriminator, x: torch.Tensor, generator: torch.Generator,
     return total / (partners * m)
 
 
+@torch.enable_grad()
+def calibrate(D: Discriminator, gen: LoadedGenerator, real: torch.Tensor, steps: int, *, seed: int = 0, batch: int = 100, lr: float | None = None) -> Discriminator:
+    """A copy of ``D`` fine-tuned for ``steps`` Adam steps (``lr``: default the run's
+    ``train.lr_d``) with the logistic loss on ``real`` samples (in D's input range) against
+    fresh samples of ``gen``; ``D`` itself is unchanged."""
+    import copy
+
+    import torch.nn.functional as F
+
+    m = getattr(D, "pack", 1)
+    batch = max(m, batch - batch % m)
+    tuned = copy.deepcopy(D).train().requires_grad_(True)
+    opt = torch.optim.Adam(tuned.parameters(), lr=lr or gen.config.train.lr_d, betas=(0.5, 0.999))
+    g = torch.Generator().manual_seed(seed)
+    dev = next(D.parameters()).device
+    for _ in range(steps):
+        r = real[torch.randint(0, len(real), (batch,), generator=g)].to(dev)
+        f = _to_d_input(gen, generate(gen, torch.randn(batch, gen.z_dim, generator=g))).to(dev)
+        loss = F.softplus(-tuned(r)).mean() + F.softplus(tuned(f)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return tuned.eval().requires_grad_(False)
+
+
 def acceptance_logit(logits: torch.Tensor, d_max: float, eps: float = EPS) -> torch.Tensor:
     """DRS's ``F(x) = D(x) - D_max - log(1 - exp(D(x) - D_max - eps))`` (before the ``gamma`` shift)."""
     d = logits.double() - d_max
@@ -92,7 +122,7 @@ def _to_d_input(gen: LoadedGenerator, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def rejection_sample(gen: LoadedGenerator, n: int, *, seed: int = 0, quantile: float = DEFAULT_QUANTILE, D: Discriminator | None = None, batch: int = 1000, burn_in: int = BURN_IN, max_draws: int | None = None) -> RejectionResult:
+def rejection_sample(gen: LoadedGenerator, n: int, *, seed: int = 0, quantile: float = DEFAULT_QUANTILE, D: Discriminator | None = None, calibrate_steps: int = 0, batch: int = 1000, burn_in: int = BURN_IN, max_draws: int | None = None) -> RejectionResult:
     """``n`` samples kept by discriminator rejection sampling, reproducible from ``seed``.
 
     Args:
@@ -101,6 +131,8 @@ def rejection_sample(gen: LoadedGenerator, n: int, *, seed: int = 0, quantile: f
         seed: seeds the noise, the packing partners and the accept draws.
         quantile: ``gamma`` is this quantile of ``F`` over the burn-in (higher keeps fewer).
         D: the discriminator (default: the one saved with ``gen``'s checkpoint).
+        calibrate_steps: fine-tune (a copy of) ``D`` this many steps on the run's training
+            data first (:func:`calibrate`).
         batch: samples generated per round.
         burn_in: samples drawn first to estimate ``D_max`` and ``gamma``.
         max_draws: give up (BrushworkError) after this many draws (default ``1000 * n``).
@@ -109,7 +141,13 @@ def rejection_sample(gen: LoadedGenerator, n: int, *, seed: int = 0, quantile: f
         raise BrushworkError(f"-n must be positive, not {n}")
     if not 0.0 <= quantile < 1.0:
         raise BrushworkError(f"rejection quantile must be in [0, 1), not {quantile}")
+    if calibrate_steps < 0:
+        raise BrushworkError(f"calibration steps must be >= 0, not {calibrate_steps}")
     D = D if D is not None else load_discriminator(gen)
+    if calibrate_steps:
+        from .train import load_data
+
+        D = calibrate(D, gen, _to_d_input(gen, load_data(gen.config).x), calibrate_steps, seed=seed)
     g = torch.Generator().manual_seed(seed)
     dev = next(gen.G.parameters()).device
 
