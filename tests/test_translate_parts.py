@@ -11,7 +11,7 @@ from brushwork.translate.base import lr_scale
 from brushwork.translate.config import TranslateConfig
 from brushwork.translate.data import TranslationData, load_paired, load_unpaired, sample_batch
 from brushwork.translate.losses import adv_d, adv_g, l1
-from brushwork.translate.networks import PatchDiscriminator, ResnetGenerator, UnetGenerator, receptive_field, resnet_blocks_for, unet_depth_for
+from brushwork.translate.networks import PatchDiscriminator, ResnetGenerator, UnetGenerator, patch_layers_for, receptive_field, resnet_blocks_for, unet_depth_for
 from brushwork.translate.pool import ImagePool
 from brushwork.translate.synthetic import LUMA, make_task, render
 from conftest import write_rgb
@@ -26,6 +26,26 @@ def test_resnet_generator_keeps_shape_and_range(shape):
     y = g(torch.rand(shape) * 2 - 1)
     assert y.shape == shape and y.abs().max() <= 1
     assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules()) == 2
+
+
+def test_paper_resnet_generator_cannot_see_mean_colour_or_contrast_input_skip_can():
+    """Instance norm right after the first (linear) convolution, with reflection padding, makes
+    the paper's generator blind to a per-image gain and colour offset; the input skip is not."""
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    shifted = 0.5 * x + torch.tensor([0.3, -0.2, 0.1]).view(1, 3, 1, 1)
+    torch.manual_seed(0)
+    paper, skip = ResnetGenerator(ngf=8, n_blocks=2), ResnetGenerator(ngf=8, n_blocks=2, input_skip=True)
+    with torch.no_grad():
+        assert (paper(x) - paper(shifted)).abs().max() < 2e-3
+        y = skip(x)
+        assert y.shape == x.shape and y.abs().max() <= 1 and (y - skip(shifted)).abs().max() > 2e-2
+        # the skip feeds the last convolution: its extra input channels act on the input itself
+        last = [m for m in skip.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        assert last.in_channels == 8 + 3
+        last.weight.zero_()
+        last.weight[:, 8:, 3, 3] = torch.eye(3)
+        last.bias.zero_()
+        torch.testing.assert_close(skip(x), torch.tanh(x))
 
 
 def test_resnet_blocks_follow_the_paper():
@@ -62,17 +82,27 @@ def test_patch_discriminator_shape(size, channels):
     assert strides == [2, 2, 2, 1, 1]
 
 
-def test_patchgan_receptive_field_is_70():
-    assert receptive_field(3) == 70
+@pytest.mark.parametrize("n_layers,field", [(3, 70), (2, 34), (1, 16)])
+def test_patchgan_receptive_field(n_layers, field):
+    assert receptive_field(n_layers) == field
     # the same layer stack without instance norm (which mixes the whole image): measure it
-    d = PatchDiscriminator(3, ndf=2)
+    d = PatchDiscriminator(3, ndf=2, n_layers=n_layers)
     convs = [m for m in d.net if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == n_layers + 2
     plain = torch.nn.Sequential(*convs)
     x = torch.zeros(1, 3, 160, 160, requires_grad=True)
     out = plain(x)
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
     rows = torch.nonzero(x.grad.abs().sum((0, 1, 3)))
-    assert rows.max() - rows.min() + 1 == 70
+    assert rows.max() - rows.min() + 1 == field
+
+
+def test_patch_layers_suit_the_image_size():
+    """The paper's 70 px patches where they fit in the image, smaller ones below."""
+    assert [patch_layers_for(s) for s in (32, 48, 64, 70, 128, 256)] == [1, 2, 2, 3, 3, 3]
+    assert all(receptive_field(patch_layers_for(s)) <= s for s in range(32, 300, 4))
+    assert TranslateConfig(model="cyclegan", size=32).d_layers == 1 and TranslateConfig(model="cyclegan", size=256).d_layers == 3
+    assert PatchDiscriminator(3, ndf=2, n_layers=1)(torch.rand(1, 3, 32, 32)).shape == (1, 1, 14, 14)
 
 
 # --------------------------------------------------------------------------- pool
@@ -145,6 +175,12 @@ def test_config_refuses_bad_values():
     cfg = TranslateConfig(model="pix2pix", size=32)
     assert (cfg.unet_depth, cfg.gan_loss, cfg.load_size) == (5, "vanilla", 36)
     assert TranslateConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(BrushworkError, match="d_layers"):
+        TranslateConfig(model="cyclegan", size=32, d_layers=4)
+    # a config saved before d_layers / input_skip existed keeps the networks it was trained with
+    old = {k: v for k, v in TranslateConfig(model="cyclegan", size=32).to_dict().items() if k not in ("d_layers", "input_skip")}
+    legacy = TranslateConfig.from_dict(old)
+    assert (legacy.d_layers, legacy.input_skip) == (3, False)
 
 
 # --------------------------------------------------------------------------- data

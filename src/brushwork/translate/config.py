@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import BrushworkError
-from .networks import resnet_blocks_for, unet_depth_for
+from .networks import patch_layers_for, resnet_blocks_for, unet_depth_for
 
 MODELS = ("cyclegan", "pix2pix")
 GAN_LOSSES = ("lsgan", "vanilla")
+LEGACY = {"d_layers": 3, "input_skip": False}  # what configs saved without these keys were trained with
 
 
 @dataclass
@@ -21,7 +22,11 @@ class TranslateConfig:
     100 + 100 epochs). ``load_size`` > ``size`` adds random-crop jitter (pix2pix: 286 -> 256);
     ``None`` means ``size * 9 // 8``. ``n_blocks`` / ``unet_depth`` of ``None`` pick the papers'
     values for ``size`` (6 / 9 ResNet blocks; a U-Net down to 1x1). ``gan_loss`` of ``None``
-    is least squares for CycleGAN and the cross-entropy (vanilla) loss for pix2pix. ``amp``:
+    is least squares for CycleGAN and the cross-entropy (vanilla) loss for pix2pix. ``d_layers``
+    (PatchGAN depth) of ``None`` picks the paper's 3 (70 px patches) for images of 70 px and up
+    and fewer, smaller patches below (:func:`~.networks.patch_layers_for`). ``input_skip`` gives
+    CycleGAN's ResNet generators the input at their last layer (see :mod:`.networks`: without it
+    they cannot see an image's mean colour or contrast). ``amp``:
     ``bf16`` runs forward passes under bfloat16 autocast (weights, optimiser and losses stay
     float32), ``off`` does not, ``auto`` picks bf16 on CUDA and, for CycleGAN, on CPUs with AMX
     matrix units (measured there: ~1.7x on the ResNet trunk at 64 px; the U-Net's small deep
@@ -40,6 +45,8 @@ class TranslateConfig:
     ngf: int = 64
     ndf: int = 64
     n_blocks: int | None = None
+    d_layers: int | None = None
+    input_skip: bool = True
     unet_depth: int | None = None
     dropout: float = 0.5
     gan_loss: str | None = None
@@ -61,6 +68,7 @@ class TranslateConfig:
         self.load_size = self.load_size or self.size * 9 // 8
         self.n_blocks = self.n_blocks if self.n_blocks is not None else resnet_blocks_for(self.size)
         self.unet_depth = self.unet_depth or unet_depth_for(self.size)
+        self.d_layers = self.d_layers or patch_layers_for(self.size)
         self.gan_loss = self.gan_loss or ("lsgan" if self.model == "cyclegan" else "vanilla")
         multiple = 4 if self.model == "cyclegan" else max(8, 2**self.unet_depth)
         if self.size < 32 or self.size % multiple:  # the PatchGAN needs 32 px
@@ -71,6 +79,8 @@ class TranslateConfig:
             raise BrushworkError(f"gan_loss must be one of {', '.join(GAN_LOSSES)}, not {self.gan_loss!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise BrushworkError(f"amp must be auto, bf16 or off, not {self.amp!r}")
+        if self.d_layers not in (1, 2, 3):
+            raise BrushworkError(f"d_layers must be 1, 2 or 3, not {self.d_layers!r}")
         for name in ("steps", "batch_size", "ngf", "ndf"):
             if getattr(self, name) < 1:
                 raise BrushworkError(f"{name} must be at least 1, not {getattr(self, name)}")
@@ -81,9 +91,11 @@ class TranslateConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TranslateConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error (a run of another version)."""
+        """Inverse of :meth:`to_dict`; unknown keys are an error (a run of another version).
+        A config saved before ``d_layers`` / ``input_skip`` existed gets the networks it was
+        trained with (70 px PatchGANs, no input skip)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrushworkError(f"unknown translation config keys: {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**{**LEGACY, **data})

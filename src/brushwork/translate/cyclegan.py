@@ -1,5 +1,8 @@
-"""CycleGAN (Zhu et al. 2017): two ResNet generators, two 70x70 PatchGANs, least squares,
-cycle-consistency and identity losses, a history pool of generated images per critic.
+"""CycleGAN (Zhu et al. 2017): two ResNet generators, two PatchGANs (70x70 from 70 px images up,
+smaller patches below), least squares, cycle-consistency and identity losses, a history pool of
+generated images per critic. The generators get their input at the last layer too
+(``cfg.input_skip``, default on): the paper's network cannot see an image's mean colour or
+contrast (see :mod:`.networks`), which a colour mapping needs.
 
 One step, as the reference implementation orders it: the generators' update (critics frozen)
 on ``adv_g(D_A(G_A(a))) + adv_g(D_B(G_B(b)))`` plus ``lambda_cycle`` times the two cycle L1
@@ -29,10 +32,10 @@ class CycleGAN(TranslationModel):
 
     def __init__(self, cfg: TranslateConfig) -> None:
         super().__init__(cfg)
-        self.G_A = ResnetGenerator(cfg.ngf, cfg.n_blocks)
-        self.G_B = ResnetGenerator(cfg.ngf, cfg.n_blocks)
-        self.D_A = PatchDiscriminator(3, cfg.ndf)
-        self.D_B = PatchDiscriminator(3, cfg.ndf)
+        self.G_A = ResnetGenerator(cfg.ngf, cfg.n_blocks, input_skip=cfg.input_skip)
+        self.G_B = ResnetGenerator(cfg.ngf, cfg.n_blocks, input_skip=cfg.input_skip)
+        self.D_A = PatchDiscriminator(3, cfg.ndf, cfg.d_layers)
+        self.D_B = PatchDiscriminator(3, cfg.ndf, cfg.d_layers)
         shape = (3, cfg.size, cfg.size)
         self.pool_A, self.pool_B = ImagePool(cfg.pool_size, shape), ImagePool(cfg.pool_size, shape)
 

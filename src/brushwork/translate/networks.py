@@ -3,11 +3,18 @@
 * :class:`ResnetGenerator`: c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks
   (6 up to 128 px, 9 above), two transposed-conv upsamplings, c7s1-3, tanh. Reflection padding.
   Input and output ``(N, 3, H, W)`` in ``[-1, 1]``; ``H`` and ``W`` must be multiples of 4.
+  The paper's network normalises right after its first (linear) convolution, so it is exactly
+  invariant to a per-image gain and colour offset of its input (``G(s * x + c) == G(x)``): it
+  cannot see an image's mean colour or contrast and must guess them from content. With
+  ``input_skip`` the input is also concatenated to the last convolution's input (as pix2pix's
+  U-Net does with its outermost skip), so the output can depend on absolute colour.
 * :class:`UnetGenerator`: ``depth`` 4x4 stride-2 encoder blocks with skip connections to the
   mirrored decoder (dropout in the three innermost decoder blocks, as pix2pix); ``H`` and ``W``
   must be multiples of ``2**depth``.
 * :class:`PatchDiscriminator`: the 70x70 PatchGAN (three stride-2 4x4 convs then two stride-1,
-  for ``n_layers=3``); one logit per overlapping patch, ``(N, 1, H/8 - 2, W/8 - 2)``.
+  for ``n_layers=3``); one logit per overlapping patch, ``(N, 1, H/8 - 2, W/8 - 2)``. Fewer
+  layers give smaller patches (:func:`receptive_field`: 34 px for 2, 16 px for 1), as the
+  reference implementation's ``n_layers_D``; :func:`patch_layers_for` picks them for a size.
 
 Instance norm throughout (no batch coupling), so real and fake may share one pass.
 """
@@ -59,21 +66,28 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """CycleGAN's generator; see the module docs. ``multiple`` is the size divisor inputs need."""
 
-    def __init__(self, ngf: int = 64, n_blocks: int = 6, channels: int = 3) -> None:
+    def __init__(self, ngf: int = 64, n_blocks: int = 6, channels: int = 3, input_skip: bool = False) -> None:
         super().__init__()
         self.multiple = 4
+        self.input_skip = input_skip
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, ngf, 7), _norm(ngf), nn.ReLU(True)]
         for k in (1, 2):
             layers += [nn.Conv2d(ngf * 2 ** (k - 1), ngf * 2**k, 3, stride=2, padding=1), _norm(ngf * 2**k), nn.ReLU(True)]
         layers += [ResidualBlock(ngf * 4) for _ in range(n_blocks)]
         for k in (2, 1):
             layers += [nn.ConvTranspose2d(ngf * 2**k, ngf * 2 ** (k - 1), 3, stride=2, padding=1, output_padding=1), _norm(ngf * 2 ** (k - 1)), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh()]
+        self._head = len(layers)  # index of the output block (pad, conv, tanh)
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf + (channels if input_skip else 0), channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        if not self.input_skip:
+            return self.net(x)
+        h = x
+        for i, layer in enumerate(self.net):
+            h = layer(torch.cat([h, x], 1) if i == self._head else h)
+        return h
 
 
 class UnetBlock(nn.Module):
@@ -137,6 +151,13 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def patch_layers_for(size: int) -> int:
+    """PatchGAN layers for ``size`` px images: the most (up to the paper's 3, 70 px patches) whose
+    patch fits inside the image (32 px -> 1, 64 -> 2, 70 and up -> 3), so the critic judges local
+    patches rather than one padded view of the whole image."""
+    return max([n for n in (1, 2, 3) if receptive_field(n) <= size] or [1])
 
 
 def receptive_field(n_layers: int = 3) -> int:

@@ -25,7 +25,7 @@ class Pix2Pix(TranslationModel):
     def __init__(self, cfg: TranslateConfig) -> None:
         super().__init__(cfg)
         self.G = UnetGenerator(cfg.ngf, cfg.unet_depth, cfg.dropout)
-        self.D = PatchDiscriminator(6, cfg.ndf)
+        self.D = PatchDiscriminator(6, cfg.ndf, cfg.d_layers)
 
     def generator_modules(self) -> list[torch.nn.Module]:
         return [self.G]
