@@ -20,7 +20,12 @@ mode; a mode is captured when at least one high-quality sample is assigned to it
 reverse KL = KL(high-quality mode histogram || uniform). Mean and standard error
 over seeds. PacGAN trains 400 epochs (400k steps of batch 100, Adam lr 1e-4, beta1
 0.8; G 4x400 ReLU+BN on 2-D noise, D 3x200 maxout-5) over 10 seeds; --steps and
---seeds scale that down to what a machine can afford, and the output says so."""
+--seeds scale that down to what a machine can afford, and the output says so. The
+baseline is PacGAN's plain GAN (gan-<dataset>); Brushwork's presets keep those widths
+and change the training (pacgan-<dataset>: PacGAN2, no BN in G, lr 1e-3 decayed to 0,
+EMA; on the grid also random Fourier input features in D and a lazy R1 penalty).
+--rejection adds rows for discriminator rejection sampling (Azadi et al. 2019): 2,500
+samples kept by DRS after fine-tuning D; these are not plain samples of G."""
 
 PAPER = {  # PacGAN Table 1, 10 runs, mean (standard error)
     "ring": {"GAN": {"modes": 6.3, "high_quality": 0.982, "reverse_kl": 0.45}, "PacGAN4": {"modes": 7.8, "high_quality": 0.959, "reverse_kl": 0.07}},
