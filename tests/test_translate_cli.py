@@ -131,3 +131,6 @@ def test_bench_json_shape(capsys):
     for m in ("pix2pix", "cyclegan"):
         assert {"psnr", "l1", "steps_per_second", "reference_steps_per_second"} <= set(r[m]) and r[m]["steps_per_second"] > 0
     assert set(r["reference_steps_per_second"]) == {"pix2pix", "cyclegan"}
+    assert r["recipe"] == {"input_skip": True, "d_layers": 1, "lambda_identity": 0.5}
+    assert main([*argv[:-1], "--no-input-skip", "--d-layers", "3", "--identity-weight", "0", "--json"]) == 0
+    assert _json(capsys)["recipe"] == {"input_skip": False, "d_layers": 3, "lambda_identity": 0.0}

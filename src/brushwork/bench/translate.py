@@ -21,7 +21,8 @@ astronaut, chelsea and rocket, plus the shared content photos except flowers and
 resized to a short side of 3x the crop size); domain B = the same crops rendered by the task
 (default sepia). pix2pix trains on the aligned pairs; CycleGAN on the same two folders
 without the pairing (independent draws). Both train --steps generator updates (batch 1,
-widths --width, paper losses and schedule) and translate {n_test} crops of held-out photos
+widths --width, paper losses and schedule; PatchGAN depth for the size, 16 px patches at 32 px;
+CycleGAN's generators with the input skip) and translate {n_test} crops of held-out photos
 (coffee, flowers, newyork); L1 and PSNR (of the mean squared error over the whole test set,
 images in [0, 1]) against the rendered ground truth, next to the identity baseline (B := A).
 Speed: Brushwork's training step against a plain loop of the same networks, batch and data
@@ -143,8 +144,9 @@ def _amp_on(cfg) -> bool:
     return build_model(cfg).amp_dtype is not None
 
 
-def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test: int, ref_steps: int, seed: int, out: Path, grid_dir: Path | None) -> dict[str, Any]:
-    """The whole benchmark (see :data:`PROTOCOL`); returns the JSON object."""
+def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test: int, ref_steps: int, seed: int, out: Path, grid_dir: Path | None, variant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole benchmark (see :data:`PROTOCOL`); returns the JSON object. ``variant``: config
+    overrides for both models (``input_skip``, ``d_layers``, ``lambda_identity``) to compare recipes."""
     from ..translate.config import TranslateConfig
     from ..translate.data import TranslationData
     from ..translate.synthetic import make_task
@@ -153,8 +155,9 @@ def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test
     test = make_task(task, n_test, size, "test", seed)
     paired = TranslationData(a, b, paired=True)
     unpaired = TranslationData(a, b[torch.randperm(len(b), generator=torch.Generator().manual_seed(seed))], paired=False)
-    opts = {"size": size, "load_size": size, "steps": steps, "ngf": width, "ndf": width, "seed": seed, "ckpt_every": steps, "sample_every": max(1, steps // 4), "log_every": max(1, steps // 20)}
-    result: dict[str, Any] = {"task": task, "size": size, "steps": steps, "width": width, "identity": psnr_l1(test[0], test[1])}
+    opts = {"size": size, "load_size": size, "steps": steps, "ngf": width, "ndf": width, "seed": seed, "ckpt_every": steps, "sample_every": max(1, steps // 4), "log_every": max(1, steps // 20), **(variant or {})}
+    recipe = TranslateConfig(model="cyclegan", **opts).to_dict()
+    result: dict[str, Any] = {"task": task, "size": size, "steps": steps, "width": width, "recipe": {k: recipe[k] for k in ("input_skip", "d_layers", "lambda_identity")}, "identity": psnr_l1(test[0], test[1])}
     for model, data in (("pix2pix", paired), ("cyclegan", unpaired)):
         result[model] = train_and_score(model, data, test, opts, out, grid_dir)
     ref = {}
@@ -178,13 +181,17 @@ def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test
 @click.option("--grids", type=click.Path(file_okay=False), help="Save translate-pix2pix.png / translate-cyclegan.png here (rows: input | output | ground truth, two per row).")
 @click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: temporary).")
 @click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@click.option("--input-skip/--no-input-skip", default=True, show_default=True, help="CycleGAN generators with the input at their last layer (--no-input-skip: the paper's).")
+@click.option("--d-layers", type=click.IntRange(1, 3), help="PatchGAN depth (3: the paper's 70 px patches; default: suited to --size).")
+@click.option("--identity-weight", type=click.FloatRange(0), help="CycleGAN identity loss, times the cycle weight (default 0.5, the paper's).")
 @quiet_option
 @json_option
-def command(task, size, steps, width, n_train, n_test, ref_steps, seed, grids, out, threads, quiet, as_json) -> None:
+def command(task, size, steps, width, n_train, n_test, ref_steps, seed, grids, out, threads, input_skip, d_layers, identity_weight, quiet, as_json) -> None:
     if threads:
         torch.set_num_threads(threads)
+    variant = {"input_skip": input_skip, "d_layers": d_layers, "lambda_identity": identity_weight}
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_bench(task, size, steps, width, n_train, n_test, ref_steps, seed, Path(out or tmp), Path(grids) if grids else None)
+        r = run_bench(task, size, steps, width, n_train, n_test, ref_steps, seed, Path(out or tmp), Path(grids) if grids else None, {k: v for k, v in variant.items() if v is not None})
     if as_json:
         emit_json(r)
         return
