@@ -40,6 +40,24 @@ def test_digits_judge_on_real_digits():
     assert scores["classes_covered"] == 10 and scores["fd"] == pytest.approx(0.0, abs=1e-6)
     ones = judge(real[:1].repeat(50, 1, 1, 1), clf, xa, xb)  # collapse onto one digit
     assert ones["classes_covered"] == 1 and ones["kl_to_uniform"] == pytest.approx(np.log(10))
+    assert scores["real_confident_fraction"] == pytest.approx(scores["confident_fraction"]) and "class_agreement" not in scores
+    _, yb = fit_judge_labels()
+    truth = judge(real, clf, xa, xb, labels=yb)
+    assert truth["class_agreement"] == pytest.approx(acc)  # agreement with the true labels is the judge's accuracy
+    wrong = judge(real, clf, xa, xb, labels=(yb + 1) % 10)
+    assert wrong["class_agreement"] < 0.1
+
+
+def fit_judge_labels(seed: int = 0):
+    """The held-out half's images and labels, split exactly as fit_judge splits them."""
+    from sklearn.model_selection import train_test_split
+
+    from brushwork.bench.digits import to_judge
+    from brushwork.data.datasets import load_digits
+
+    d = load_digits(8)
+    _, xb, _, yb = train_test_split(to_judge(d.x), d.y.numpy(), test_size=0.5, stratify=d.y.numpy(), random_state=seed)
+    return xb, yb
 
 
 def test_bench_mixture_baseline_seeds_and_score_files(tmp_path):

@@ -64,27 +64,32 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
 
 
-def judge(samples01, clf, xa: np.ndarray, xb: np.ndarray) -> dict[str, Any]:
-    """Scores for generated images ``(N, 1, H, W)`` in [0, 1] (see the protocol)."""
+def judge(samples01, clf, xa: np.ndarray, xb: np.ndarray, labels=None) -> dict[str, Any]:
+    """Scores for generated images ``(N, 1, H, W)`` in [0, 1] (see the protocol). ``labels``
+    (``(N,)``, a class-conditional generator's classes) adds ``class_agreement``: the share
+    of samples the judge assigns to the class they were generated for."""
     x8 = to_judge(samples01)
     proba = clf.predict_proba(x8)
     pred = proba.argmax(1)
     hist = np.bincount(pred, minlength=10) / len(pred)
     nz = hist > 0
+    extra = {} if labels is None else {"class_agreement": float((pred == np.asarray(labels)).mean())}
     return {
+        **extra,
         "classes_covered": int((hist >= 0.05).sum()),
         "class_histogram": [round(float(h), 4) for h in hist],
         "kl_to_uniform": float((hist[nz] * np.log(hist[nz] * 10)).sum()),
         "confident_fraction": float((proba.max(1) > 0.9).mean()),
         "fd": frechet_distance(features(clf, x8), features(clf, xb)),
         "fd_real_vs_real": frechet_distance(features(clf, xa), features(clf, xb)),
+        "real_confident_fraction": float((clf.predict_proba(xb).max(1) > 0.9).mean()),
     }
 
 
 def run_bench(preset: str, steps: int, seed: int, ref_steps: int, out: Path, grid: str | None, device: str = "cpu") -> dict[str, Any]:
     """Train, sample, judge; time the plain reference loop on the same model."""
     from ..gan.config import resolve_config
-    from ..gan.sample import load_generator, sample
+    from ..gan.sample import class_labels, load_generator, sample
     from ..gan.train import train
     from ..imagegrid import save_grid
     from ..training.runs import create_run
@@ -100,7 +105,8 @@ def run_bench(preset: str, steps: int, seed: int, ref_steps: int, out: Path, gri
     samples = sample(gen, len(xb), seed=10_000 + seed)
     if grid:
         save_grid(samples[:64], grid, nrow=8)
-    scores = judge(samples, clf, xa, xb)
+    labels = class_labels(gen, len(xb))
+    scores = judge(samples, clf, xa, xb, None if labels is None else labels.numpy())
     step_sps, ref = compare_throughput(cfg, ref_steps, device)
     return {
         "preset": preset,
@@ -138,7 +144,8 @@ def command(preset, steps, seed, ref_steps, grid, out, threads, quiet, as_json) 
         return
     rows = [
         ("classes covered (>= 5%)", f"{result['classes_covered']} / 10", "10 / 10"),
-        ("confident fraction (p > 0.9)", f"{100 * result['confident_fraction']:.1f}%", ">= 90%"),
+        ("confident fraction (p > 0.9)", f"{100 * result['confident_fraction']:.1f}%", f">= 90% (real held-out digits: {100 * result['real_confident_fraction']:.1f}%)"),
+        *([("class agreement (conditional)", f"{100 * result['class_agreement']:.1f}%", "")] if "class_agreement" in result else []),
         ("class KL to uniform", f"{result['kl_to_uniform']:.3f}", ""),
         ("Frechet distance (features)", f"{result['fd']:.3f}", f"<= {3 * result['fd_real_vs_real']:.3f} (3x real-vs-real {result['fd_real_vs_real']:.3f})"),
         ("steps/s (plain loop)", f"{result['steps_per_second']:.1f} ({result['reference_steps_per_second']:.1f})", f"{result['speedup']:.2f}x"),

@@ -104,7 +104,9 @@ def truncated_normal(n: int, dim: int, truncation: float | None, generator: torc
     return z.clamp(-truncation, truncation)
 
 
-def _labels(gen: LoadedGenerator, n: int, class_id: int | None) -> torch.Tensor | None:
+def class_labels(gen: LoadedGenerator, n: int, class_id: int | None = None) -> torch.Tensor | None:
+    """The classes :func:`sample` gives ``n`` samples: ``None`` for an unconditional generator,
+    else ``class_id`` for all or, by default, classes cycling 0, 1, ..."""
     if class_id is not None and not gen.num_classes:
         raise BrushworkError("--class needs a class-conditional generator (model.conditional = true)")
     if not gen.num_classes:
@@ -158,7 +160,7 @@ def sample(gen: LoadedGenerator, n: int, *, seed: int = 0, truncation: float | N
         raise BrushworkError(f"-n must be positive, not {n}")
     g = torch.Generator().manual_seed(seed)
     z = noise(gen, n, truncation, g)
-    return generate(gen, z, _labels(gen, n, class_id), truncation)
+    return generate(gen, z, class_labels(gen, n, class_id), truncation)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -179,7 +181,7 @@ def interpolate(gen: LoadedGenerator, steps: int = 8, *, seed: int = 0, truncati
     g = torch.Generator().manual_seed(seed)
     ends = noise(gen, 2, truncation, g)
     z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))
-    y = _labels(gen, steps, class_id if class_id is not None else (0 if gen.num_classes else None))
+    y = class_labels(gen, steps, class_id if class_id is not None else (0 if gen.num_classes else None))
     return generate(gen, z, y, truncation)
 
 
@@ -196,7 +198,7 @@ def mix(gen: LoadedGenerator, seed_a: int, seed_b: int, *, layer: int, truncatio
         raise BrushworkError(f"--mix-layer must be between 0 and {num_ws} for this generator, not {layer}")
     z = torch.cat([noise(gen, 1, truncation, torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)])
     dev = next(gen.G.parameters()).device
-    y = _labels(gen, 2, class_id if class_id is not None else (0 if gen.num_classes else None))
+    y = class_labels(gen, 2, class_id if class_id is not None else (0 if gen.num_classes else None))
     ws = _styles(gen, z.to(dev), None if y is None else y.to(dev), truncation)
     mixed = torch.cat([ws[:1, :layer], ws[1:, layer:]], dim=1)
     out = gen.G.synthesis(torch.cat([ws, mixed]))
