@@ -68,3 +68,29 @@ def test_bench_mixture_baseline_seeds_and_score_files(tmp_path):
     assert out["per_seed"][1]["brushwork"]["seed"] == 1 and out["baseline"]["modes_stderr"] == 0.0
     saved = json.loads((tmp_path / "brushwork-seed1" / "mixture_scores.json").read_text())
     assert saved["modes"] == out["per_seed"][1]["brushwork"]["modes"] and not (tmp_path / "baseline-seed1").exists()
+
+
+def test_reference_loop_does_the_configs_regularisation_work(monkeypatch):
+    """The yardstick computes R1 on every r1_every-th D step and updates the EMA once per G step,
+    as Brushwork's step does, so the throughput ratio compares implementations, not work."""
+    from brushwork.bench import reference
+    from brushwork.gan.config import resolve_config
+    from brushwork.training.ema import EMA
+
+    calls = {"r1": 0, "ema": 0}
+    r1 = reference.losses.r1_penalty
+    update = EMA.update
+
+    def counting_r1(*a, **k):
+        calls["r1"] += 1
+        return r1(*a, **k)
+
+    def counting_update(self, *a, **k):
+        calls["ema"] += 1
+        return update(self, *a, **k)
+
+    monkeypatch.setattr(reference.losses, "r1_penalty", counting_r1)
+    monkeypatch.setattr(EMA, "update", counting_update)
+    cfg = resolve_config(preset="cdcgan-digits", overrides=[{"model": {"g_width": 8, "d_width": 8}, "train": {"batch_size": 8, "r1_every": 4}}])
+    reference.reference_steps_per_second(cfg, steps=7, warmup=1)
+    assert calls == {"r1": 2, "ema": 8}  # D steps 0..7: R1 at 0 and 4; one EMA update per G step

@@ -3,7 +3,10 @@
 It trains the *same* generator and discriminator with the same loss and batch size the way a
 first implementation would: separate discriminator passes for real and fake, a fresh
 generator pass for the generator step, non-fused per-parameter Adam, random indexing for
-batches. Benchmarks time it in the same process, right next to Brushwork's trainer.
+batches. It does the same regularisation work as the config asks of Brushwork's step (the
+gradient penalty, the R1 penalty every ``r1_every`` D steps, the EMA of G's weights), so the
+ratio compares implementations, not amounts of work. Benchmarks time it in the same process,
+right next to Brushwork's trainer.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..gan import losses
 from ..gan.config import GANConfig
 from ..gan.models import build_discriminator, build_generator
 from ..gan.train import load_data
+from ..training.ema import EMA
 
 
 def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "cpu", warmup: int = 5) -> float:
@@ -28,7 +32,8 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
     x = G.from_unit(data.x).to(dev)
     opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), foreach=False)
     opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), foreach=False)
-    y = None
+    ema = EMA(G, t.ema_decay, t.ema_start) if t.ema_decay > 0 else None
+    y, d_steps = None, 0
 
     def labels() -> torch.Tensor | None:
         return torch.randint(0, G.num_classes, (t.batch_size,), device=dev) if G.num_classes else None
@@ -45,6 +50,9 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
             loss = losses.d_loss(t.loss, D(real, y), D(fake, y))
             if t.loss == "wgan-gp":
                 loss = loss + t.gp_weight * losses.gradient_penalty(lambda v: D(v, y), real, fake, torch.rand(t.batch_size, device=dev))
+            if t.r1_gamma > 0 and d_steps % t.r1_every == 0:
+                loss = loss + 0.5 * t.r1_gamma * t.r1_every * losses.r1_penalty(lambda v: D(v, y), real)
+            d_steps += 1
             loss.backward()
             opt_d.step()
             if t.loss == "wgan":
@@ -53,6 +61,8 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
         y = labels()
         losses.g_loss(t.loss, D(G(torch.randn(t.batch_size, G.z_dim, device=dev), y), y)).backward()
         opt_g.step()
+        if ema is not None:
+            ema.update(G, i)
     return steps / (time.perf_counter() - start)
 
 
