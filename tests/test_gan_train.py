@@ -51,6 +51,8 @@ def _assert_same(a, b):
     "preset,extra",
     [
         ("dcgan-digits", TINY_IMAGES),  # batch norm, conditional, EMA, DiffAugment, n_critic 2, lr decay
+        # conditional, minibatch-std, lazy R1, bfloat16 autocast where native (amp)
+        ("cdcgan-digits", {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8, "r1_every": 2, "ckpt_every": 3, "diag_every": 3, "sample_every": 5}}),
         ("wgan-gp-grid", {"model": {"g_hidden": [16, 16], "d_hidden": [16, 16]}, "data": {"n_points": 500}, "train": {"batch_size": 20, "n_critic": 2, "ckpt_every": 3, "diag_every": 3, "sample_every": 5}}),
     ],
 )
@@ -140,3 +142,20 @@ def test_fresh_training_refuses_a_run_with_checkpoints(tmp_path):
     with pytest.raises(BrushworkError, match="resume it"):
         train(cfg, run)
     assert {p.name: p.read_bytes() for p in (run / "checkpoints").iterdir()} == before
+
+
+def test_amp_autocasts_to_bfloat16_where_native(tmp_path, monkeypatch):
+    """train.amp: D's convolutions run in bfloat16 on a device with native bf16, float32 elsewhere (with a warning)."""
+    from brushwork import precision
+
+    seen = []
+    cfg = _cfg("cdcgan-digits", {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8}}, {"train": {"steps": 1}})
+    for native in (True, False):
+        monkeypatch.setattr(train_mod, "fast_bf16", lambda device, native=native: native)
+        parts = train_mod.build_parts(cfg, train_mod.load_data(cfg), torch.device("cpu"), train_mod.DistInfo())
+        hook = parts.D.from_rgb.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+        train_mod.train_step(cfg, parts, train_mod.Position())
+        hook.remove()
+        assert parts.amp is native
+        assert set(seen) == ({torch.bfloat16} if native else {torch.float32})
+        seen.clear()

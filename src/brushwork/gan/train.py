@@ -22,6 +22,8 @@ from ..data.datasets import BatchOrder, TensorData, load_digits, load_image_fold
 from ..errors import BrushworkError
 from ..imagegrid import save_grid, scatter_image
 from ..imageio import save_image
+from ..precision import autocast as precision_autocast
+from ..precision import fast_bf16
 from ..training import checkpoint as ckpt
 from ..training.distributed import DistInfo, all_sum, average_gradients
 from ..training.ema import EMA
@@ -53,13 +55,13 @@ class Parts:
     device: torch.device
     dist: DistInfo
     joint_d: bool  # real and fake through D in one pass (no batch-coupled layers)
-    amp: bool = False  # bfloat16 autocast for forward passes (CUDA only)
+    amp: bool = False  # bfloat16 autocast for forward passes (where bf16 is native: CUDA, AMX / AVX-512 BF16 CPUs)
     ada: AdaptiveAugment | None = None  # adaptive augmentation and its probability
     pl: PathLength | None = None  # path-length regulariser and its running mean
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed-precision context for forward passes (a no-op unless ``amp``)."""
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+        return precision_autocast("bfloat16", self.device) if self.amp else contextlib.nullcontext()
 
 
 @dataclass
@@ -138,7 +140,7 @@ def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: Di
         data.y = data.y.to(device)
     order = BatchOrder(len(data), t.batch_size, t.seed, rank=dist.rank, world=dist.world)
     coupled = any(isinstance(mod, nn.modules.batchnorm._BatchNorm) or type(mod).__name__ == "MinibatchStd" for mod in D.modules())
-    amp = t.amp and device.type == "cuda"
+    amp = t.amp and fast_bf16(device)
     ada = AdaptiveAugment(t.ada_target, t.ada_interval, t.ada_kimg, t.batch_size) if t.ada_target > 0 else None
     pl = PathLength() if t.pl_weight > 0 else None
     return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp, ada=ada, pl=pl)
@@ -429,8 +431,8 @@ def train(
     p = build_parts(cfg, data, dev, dist)
     last_ckpt = ckpt.latest_checkpoint(run_dir) if resume else None
     pos = restore(p, last_ckpt) if last_ckpt is not None else Position()
-    if cfg.train.amp and dev.type != "cuda":
-        emit("warning", {"message": "train.amp (bfloat16 autocast) applies on CUDA only; training in float32"})
+    if cfg.train.amp and not fast_bf16(dev):
+        emit("warning", {"message": f"train.amp (bfloat16 autocast) needs native bfloat16 (a CUDA GPU, or a CPU with AMX / AVX-512 BF16), which {dev} lacks; training in float32"})
     fid = _fid_hook(cfg, run_dir, dev) if dist.is_main else None
     log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None
     if log is not None and log.note:
