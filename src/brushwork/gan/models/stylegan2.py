@@ -70,7 +70,7 @@ class MappingNetwork(nn.Module):
         w = self.net(x)
         if self.training:
             with torch.no_grad():
-                self.w_avg.copy_(w.detach().mean(0).lerp(self.w_avg, self.w_avg_beta))
+                self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
         return w
 
 
