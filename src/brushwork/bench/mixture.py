@@ -140,15 +140,16 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
     return result
 
 
-def _fmt(r: dict[str, Any]) -> str:
+def _scores(r: dict[str, Any]) -> str:
     rkl = "n/a" if r["reverse_kl"] is None else f"{r['reverse_kl']:.3f}"
-    text = f"modes {r['modes']}, HQ {100 * r['high_quality']:.1f}%, rKL {rkl}, {r['steps_per_second']:.1f} steps/s"
-    return text + (f"; with rejection sampling: {_fmt_drs(r['rejection'])}" if "rejection" in r else "")
+    return f"modes {r['modes']}, HQ {100 * r['high_quality']:.1f}%, rKL {rkl}"
 
 
-def _fmt_drs(d: dict[str, Any]) -> str:
-    rkl = "n/a" if d["reverse_kl"] is None else f"{d['reverse_kl']:.3f}"
-    return f"modes {d['modes']}, HQ {100 * d['high_quality']:.1f}%, rKL {rkl}, {100 * d['acceptance']:.1f}% accepted"
+def _fmt(r: dict[str, Any]) -> str:
+    text = f"{_scores(r)}, {r['steps_per_second']:.1f} steps/s"
+    if "rejection" in r:
+        text += f"; with rejection sampling: {_scores(r['rejection'])}, {100 * r['rejection']['acceptance']:.1f}% accepted"
+    return text
 
 
 def table(result: dict[str, Any]) -> str:

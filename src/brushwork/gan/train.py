@@ -431,7 +431,7 @@ def train(
     p = build_parts(cfg, data, dev, dist)
     last_ckpt = ckpt.latest_checkpoint(run_dir) if resume else None
     pos = restore(p, last_ckpt) if last_ckpt is not None else Position()
-    if cfg.train.amp and not fast_bf16(dev):
+    if cfg.train.amp and not p.amp:
         emit("warning", {"message": f"train.amp (bfloat16 autocast) needs native bfloat16 (a CUDA GPU, or a CPU with AMX / AVX-512 BF16), which {dev} lacks; training in float32"})
     fid = _fid_hook(cfg, run_dir, dev) if dist.is_main else None
     log = MetricsLog(run_dir, resume_step=pos.step if resume else None) if dist.is_main else None

@@ -159,19 +159,18 @@ class FeedForward:
         """The styles' AdaIN statistics: computed once per call (not once per tile), and reused by
         the next call given the very same style tensors (video frames), unless histogram matching
         makes them depend on the content."""
-        key = (tuple(styles), o.style_size)  # holds the tensors, so identity comparison stays valid
         reusable = o.preserve_color != "histogram"
-        cached = self._style_cache
-        if reusable and cached is not None and len(cached[0][0]) == len(styles) and cached[0][1] == o.style_size \
-                and all(a is b for a, b in zip(cached[0][0], styles)):
-            return cached[1]
+        if reusable and self._style_cache is not None:
+            (cached_styles, cached_size), stats = self._style_cache  # holds the tensors: identity stays valid
+            if cached_size == o.style_size and len(cached_styles) == len(styles) and all(a is b for a, b in zip(cached_styles, styles)):
+                return stats
         prepared = [s.to(self.device) for s in styles]
         if o.style_size is not None:
             prepared = [resize_long_side(s, o.style_size) for s in prepared]
         if o.preserve_color == "histogram":
             prepared = [match_color(s, x) for s in prepared]
         stats = A.style_statistics(self.encoder, prepared)
-        self._style_cache = (key, stats) if reusable else None
+        self._style_cache = ((tuple(styles), o.style_size), stats) if reusable else None
         return stats
 
     def _adain(self, x: torch.Tensor, stats: list[tuple[torch.Tensor, torch.Tensor]], o: FFOptions, mask: torch.Tensor | None) -> torch.Tensor:
