@@ -56,7 +56,7 @@ def test_ring_preset_covers_every_mode_with_high_quality(tmp_path):
     from brushwork.gan.train import train
     from brushwork.training.runs import create_run
 
-    cfg = resolve_config(preset="pacgan-ring", overrides=[{"train": {"seed": 0, "sample_every": 3000, "diag_every": 3000, "ckpt_every": 3000}}])
+    cfg = resolve_config(preset="pacgan-ring", overrides=[{"train": {"seed": 0, "steps": 3000, "sample_every": 3000, "diag_every": 3000, "ckpt_every": 3000}}])
     run = create_run(tmp_path, name="ring", tag=cfg.name, kind="gan", options={"config": cfg.to_dict()})
     train(cfg, run)
     s = mixture_scores(sample(load_generator(run), 2500, seed=10_000), mixture_centers("ring"), mixture_std("ring"))

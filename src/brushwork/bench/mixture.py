@@ -19,8 +19,9 @@ equal-weight Gaussians at {-4,-2,0,2,4}^2, std 0.05; 100,000 training points. Sc
 mode; a mode is captured when at least one high-quality sample is assigned to it;
 reverse KL = KL(high-quality mode histogram || uniform). Mean and standard error
 over seeds. PacGAN trains 400 epochs (400k steps of batch 100, Adam lr 1e-4, beta1
-0.8; G 4x400 ReLU+BN on 2-D noise, D 3x200 maxout-5) over 10 seeds; --steps and
---seeds scale that down to what a machine can afford, and the output says so. The
+0.8; G 4x400 ReLU+BN on 2-D noise, D 3x200 maxout-5) over 10 seeds; --steps (12,000
+for both methods by default) and --seeds scale that down to what a machine can
+afford, and the output says so. The
 baseline is PacGAN's plain GAN (gan-<dataset>); Brushwork's presets keep those widths
 and change the training (pacgan-<dataset>: PacGAN2, no BN in G, lr 1e-3 decayed to 0,
 EMA; on the grid also random Fourier input features in D and a lazy R1 penalty).
@@ -181,7 +182,7 @@ def table(result: dict[str, Any]) -> str:
 @click.command(help="Mode collapse on 2-D Gaussian mixtures: Brushwork's best preset vs the plain GAN.\n\n" + PROTOCOL.replace("\n", " "))
 @click.option("--dataset", type=click.Choice(["grid", "ring"]), default="grid", show_default=True)
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Independent runs per method (the papers use 10).")
-@click.option("--steps", type=click.IntRange(1), default=3000, show_default=True, help="Generator steps per run (PacGAN: 400,000).")
+@click.option("--steps", type=click.IntRange(1), default=12_000, show_default=True, help="Generator steps per run, for both methods (PacGAN: 400,000).")
 @click.option("--preset", help="Brushwork's preset (default: pacgan-<dataset>; its data set is replaced by --dataset).")
 @click.option("--config", type=click.Path(dir_okay=False), help="Brushwork's config file instead of a preset.")
 @click.option("--samples", type=click.IntRange(1), default=2500, show_default=True, help="Generated samples scored per run.")
