@@ -193,13 +193,13 @@ FAMILY_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         data=dict(dataset="folder", img_size=32, channels=3),
         train=dict(_HINGE_TTUR, steps=20_000, batch_size=64, ema_decay=0.999, ema_start=1000),
     ),
-    # 6k steps with the rates decayed to 0 and bfloat16 autocast where native. Seed 0, one run each:
-    # 3k -> FD 0.89; 6k -> 0.62; + lazy R1 0.64; width 64 too slow on a CPU; nonsat loss with R1, or
-    # lr_g 2e-4, collapse variety within a class (97-99 % confident, FD 1.4-3.2).
+    # 9k steps with the rates decayed to 0 and bfloat16 autocast where native. Seed 0, one run each:
+    # 3k -> FD 0.89; 6k -> 0.62; 9k -> 0.33; + lazy R1 at 6k 0.64; nonsat loss with R1, lr_g 2e-4 or
+    # lr_d 2e-4 collapse the variety within a class (97-99 % confident, FD 1.4-3.2).
     "biggan-digits": dict(
         model=dict(arch="biggan", z_dim=60, g_width=32, d_width=32, conditional=True, shared_dim=16, attention_res=8),
         data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(_HINGE_TTUR, steps=6000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=200, lr_decay="linear", amp=True),
+        train=dict(_HINGE_TTUR, steps=9000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=200, lr_decay="linear", amp=True),
     ),
     "biggan-folder": dict(
         model=dict(arch="biggan", z_dim=64, g_width=64, d_width=64, attention_res=16),
