@@ -31,7 +31,7 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
     a = _folder(root / "a", 3, seed=0)
     (a / "zz_broken.png").write_bytes(b"not an image")
-    b = _folder(root / "b", 3, seed=1, offset=0.4)
+    _folder(root / "b", 3, seed=1, offset=0.4)
     (root / "empty").mkdir()
     return root
 

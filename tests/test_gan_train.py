@@ -146,8 +146,6 @@ def test_fresh_training_refuses_a_run_with_checkpoints(tmp_path):
 
 def test_amp_autocasts_to_bfloat16_where_native(tmp_path, monkeypatch):
     """train.amp: D's convolutions run in bfloat16 on a device with native bf16, float32 elsewhere (with a warning)."""
-    from brushwork import precision
-
     seen = []
     cfg = _cfg("cdcgan-digits", {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8}}, {"train": {"steps": 1}})
     for native in (True, False):

@@ -206,7 +206,7 @@ class JobManager:
 
     def cancel(self, job_id: str) -> JobRecord:
         """Cancel a queued or running job (a finished one is left as it is)."""
-        job = self.get(job_id)
+        self.get(job_id)  # raises for an unknown id
         with self._cond:
             live = self._live.get(job_id)
             if job_id in self._queue:
