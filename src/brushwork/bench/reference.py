@@ -51,7 +51,7 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
             if t.loss == "wgan-gp":
                 loss = loss + t.gp_weight * losses.gradient_penalty(lambda v: D(v, y), real, fake, torch.rand(t.batch_size, device=dev))
             if t.r1_gamma > 0 and d_steps % t.r1_every == 0:
-                loss = loss + 0.5 * t.r1_gamma * t.r1_every * losses.r1_penalty(lambda v: D(v, y), real)
+                loss = loss + losses.lazy_r1_weight(t.r1_gamma, t.r1_every) * losses.r1_penalty(lambda v: D(v, y), real)
             d_steps += 1
             loss.backward()
             opt_d.step()

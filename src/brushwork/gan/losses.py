@@ -78,6 +78,12 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     return grad.reshape(out.shape[0], -1).pow(2).sum(dim=1).mean()
 
 
+def lazy_r1_weight(gamma: float, every: int) -> float:
+    """Weight of :func:`r1_penalty` when it is computed only every ``every`` D steps (lazy R1,
+    Karras et al. 2020): ``gamma / 2``, scaled by ``every`` so the average pull is unchanged."""
+    return 0.5 * gamma * every
+
+
 @torch.no_grad()
 def clip_weights(model: nn.Module, c: float) -> None:
     """WGAN weight clipping: clamp every parameter of ``model`` to ``[-c, c]`` in place."""

@@ -118,6 +118,11 @@ def class_labels(gen: LoadedGenerator, n: int, class_id: int | None = None) -> t
     return torch.full((n,), class_id, dtype=torch.long)
 
 
+def _one_class(gen: LoadedGenerator, n: int, class_id: int | None) -> torch.Tensor | None:
+    """``n`` labels of one class for a strip or a mix: ``class_id``, else class 0 when conditional."""
+    return class_labels(gen, n, class_id if class_id is not None else (0 if gen.num_classes else None))
+
+
 def is_style_based(gen: LoadedGenerator) -> bool:
     """Whether the generator has a mapping network and W space (StyleGAN2)."""
     return hasattr(gen.G, "mapping") and hasattr(gen.G, "synthesis")
@@ -181,7 +186,7 @@ def interpolate(gen: LoadedGenerator, steps: int = 8, *, seed: int = 0, truncati
     g = torch.Generator().manual_seed(seed)
     ends = noise(gen, 2, truncation, g)
     z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))
-    y = class_labels(gen, steps, class_id if class_id is not None else (0 if gen.num_classes else None))
+    y = _one_class(gen, steps, class_id)
     return generate(gen, z, y, truncation)
 
 
@@ -198,7 +203,7 @@ def mix(gen: LoadedGenerator, seed_a: int, seed_b: int, *, layer: int, truncatio
         raise BrushworkError(f"--mix-layer must be between 0 and {num_ws} for this generator, not {layer}")
     z = torch.cat([noise(gen, 1, truncation, torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)])
     dev = next(gen.G.parameters()).device
-    y = class_labels(gen, 2, class_id if class_id is not None else (0 if gen.num_classes else None))
+    y = _one_class(gen, 2, class_id)
     ws = _styles(gen, z.to(dev), None if y is None else y.to(dev), truncation)
     mixed = torch.cat([ws[:1, :layer], ws[1:, layer:]], dim=1)
     out = gen.G.synthesis(torch.cat([ws, mixed]))

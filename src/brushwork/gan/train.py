@@ -230,7 +230,7 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
             out["gp"] = gp.item()
         if t.r1_gamma > 0 and r1_due:
             r1 = losses.r1_penalty(lambda x: p.D(x, y_real).float(), real_in)
-            loss = loss + 0.5 * t.r1_gamma * t.r1_every * r1
+            loss = loss + losses.lazy_r1_weight(t.r1_gamma, t.r1_every) * r1
             out["r1"] = r1.item()
     loss.backward()
     average_gradients(p.D.parameters(), p.dist)
