@@ -66,14 +66,32 @@ def test_training_steps_reduce_the_loss_on_a_fixed_batch(data, vgg, kind):
     p.contents.sample = lambda n, gen: x  # the same batch every step
     if p.styles is not None:
         p.styles.sample = lambda n, gen: s
-    losses = [ff_train.train_step(p)["loss"] for _ in range(12)]
+    losses = [ff_train.train_step(p, i)["loss"] for i in range(12)]
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_reconstruction_warm_up_trains_an_autoencoder_first(data, vgg):
+    cfg = _cfg(data, "adain", lr=1e-3, width=0.25, recon_steps=12)
+    p = build_parts(cfg, torch.device("cpu"), vgg)
+    x = p.contents.sample(2, p.gen)
+    p.contents.sample = lambda n, gen: x
+    p.styles.sample = lambda n, gen: pytest.fail("the warm-up must not draw styles")
+    parts = [ff_train.train_step(p, i) for i in range(12)]
+    assert set(parts[0]) == {"loss", "content", "pixel", "tv"}
+    assert parts[-1]["pixel"] < 0.5 * parts[0]["pixel"], [q["pixel"] for q in parts]
+    with torch.no_grad():  # an independent reading of the pixel loss: MSE over the image's mean square
+        y = p.net(vgg(x, ["relu4_1"])["relu4_1"])
+    assert float((y - x).pow(2).mean() / x.pow(2).mean()) < 0.5 * parts[0]["pixel"]
+    for kind, match in (("adain", "must not be negative"), ("fast", "AdaIN decoders only")):
+        with pytest.raises(BrushworkError, match=match):
+            _cfg(data, kind, recon_steps=-1 if kind == "adain" else 5).validate()
 
 
 @needs_hed
 @pytest.mark.parametrize("kind", ["fast", "adain"])
 def test_resume_is_bitwise_exact(tmp_path, data, vgg, kind):
-    cfg = _cfg(data, kind, preset="light")
+    # AdaIN: the halves split exactly where the reconstruction warm-up hands over to AdaIN training.
+    cfg = _cfg(data, kind, preset="light", recon_steps=2 if kind == "adain" else 0)
     start(cfg, tmp_path / "whole")
     train(cfg, tmp_path / "whole", vgg=vgg)
     start(cfg, tmp_path / "halves")

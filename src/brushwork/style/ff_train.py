@@ -71,6 +71,11 @@ class FFTrainConfig:
         style_size: long side of the style image for a fast network's Gram targets.
         batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
         content_weight, style_weight, tv_weight: loss weights.
+        recon_steps: AdaIN only: the first ``recon_steps`` steps train the decoder as an
+            autoencoder (pixel and ``relu4_1`` losses on its reconstruction of the content),
+            as Li et al.'s universal style transfer decoders are trained. A decoder that
+            already inverts the encoder keeps the content's structure from the start of
+            the AdaIN phase, which a short (CPU) run otherwise never reaches.
         backbone: VGG loss network / encoder (recorded in the model).
         amp: bfloat16 autocast for the forward passes (CPU with AMX or CUDA).
         half: store the model's weights as float16.
@@ -90,6 +95,7 @@ class FFTrainConfig:
     content_weight: float = 1.0
     style_weight: float = 5.0
     tv_weight: float = 1.0
+    recon_steps: int = 0
     backbone: str = "vgg16-hed"
     seed: int = 0
     ckpt_every: int = 200
@@ -104,6 +110,8 @@ class FFTrainConfig:
             (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
             (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
             (min(self.content_weight, self.style_weight, self.tv_weight) >= 0, "loss weights must not be negative"),
+            (self.recon_steps >= 0, f"--recon-steps must not be negative, not {self.recon_steps}"),
+            (self.recon_steps == 0 or self.kind == "adain", "--recon-steps applies to AdaIN decoders only"),
         ]
         for ok, message in checks:
             if not ok:
@@ -214,6 +222,15 @@ class AdaINObjective:
             style = style + _rel_mse(m_y, m_s) + _rel_mse(s_y, s_s)
         return {"content": content, "style": style / len(A.STYLE_LAYERS), "tv": tv_loss(y.float())}
 
+    def reconstruction(self, dec: A.Decoder, x: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+        """The autoencoder warm-up: the decoder rebuilds ``x`` from its own ``relu4_1`` features."""
+        with torch.no_grad(), autocast():
+            f = self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
+        with autocast():
+            y = dec(f)
+            fy = self.vgg(y, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
+        return {"content": _rel_mse(fy, f), "pixel": _rel_mse(y.float(), x), "tv": tv_loss(y.float())}
+
 
 # --------------------------------------------------------------------------- the trainer
 
@@ -254,15 +271,18 @@ def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | Non
     return Parts(cfg, net, opt, gen, contents, styles, objective, device)
 
 
-def train_step(p: Parts) -> dict[str, float]:
-    """One Adam step on a fresh batch of crops; returns the weighted parts of the loss."""
+def train_step(p: Parts, step: int) -> dict[str, float]:
+    """Adam step ``step`` (0-based) on a fresh batch of crops; returns the parts of the loss."""
     c = p.cfg
     x = p.contents.sample(c.batch_size, p.gen).to(p.device)
     if p.styles is None:
         parts = p.objective(p.net, x, p.autocast)
+    elif step < c.recon_steps:
+        parts = p.objective.reconstruction(p.net, x, p.autocast)
     else:
         parts = p.objective(p.net, x, p.styles.sample(c.batch_size, p.gen).to(p.device), p.autocast)
-    loss = c.content_weight * parts["content"] + c.style_weight * parts["style"] + c.tv_weight * parts["tv"]
+    weights = {"content": c.content_weight, "style": c.style_weight, "tv": c.tv_weight, "pixel": 1.0}
+    loss = sum(weights[k] * v for k, v in parts.items())
     p.opt.zero_grad(set_to_none=True)
     loss.backward()
     p.opt.step()
@@ -368,7 +388,7 @@ def train(
             emit("log", {"step": step, **losses})
         return {}
 
-    spec = LoopSpec(step=lambda _: train_step(p), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.kind}")
+    spec = LoopSpec(step=lambda step: train_step(p, step), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.kind}")
     try:
         return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
     finally:
