@@ -77,14 +77,37 @@ def test_reconstruction_warm_up_trains_an_autoencoder_first(data, vgg):
     p.contents.sample = lambda n, gen: x
     p.styles.sample = lambda n, gen: pytest.fail("the warm-up must not draw styles")
     parts = [ff_train.train_step(p, i) for i in range(12)]
-    assert set(parts[0]) == {"loss", "content", "pixel", "tv"}
-    assert parts[-1]["pixel"] < 0.5 * parts[0]["pixel"], [q["pixel"] for q in parts]
-    with torch.no_grad():  # an independent reading of the pixel loss: MSE over the image's mean square
-        y = p.net(vgg(x, ["relu4_1"])["relu4_1"])
-    assert float((y - x).pow(2).mean() / x.pow(2).mean()) < 0.5 * parts[0]["pixel"]
+    assert set(parts[0]) == {"loss", "identity", "tv"}
+    assert parts[-1]["identity"] < 0.5 * parts[0]["identity"], [q["identity"] for q in parts]
+    with torch.no_grad():  # an independent reading: squared errors over the targets' mean squares
+        fx = vgg(x, ["relu4_1"])["relu4_1"]
+        y = p.net(fx)
+        fy = vgg(y, ["relu4_1"])["relu4_1"]
+    independent = float((y - x).pow(2).mean() / x.pow(2).mean() + (fy - fx).pow(2).mean() / fx.pow(2).mean())
+    assert independent < 0.5 * parts[0]["identity"]
     for kind, match in (("adain", "must not be negative"), ("fast", "AdaIN decoders only")):
         with pytest.raises(BrushworkError, match=match):
             _cfg(data, kind, recon_steps=-1 if kind == "adain" else 5).validate()
+    with pytest.raises(BrushworkError, match="must not be negative"):
+        _cfg(data, "adain", identity_weight=-1.0).validate()
+
+
+def test_identity_loss_rides_along_with_the_adain_losses(data, vgg):
+    cfg = _cfg(data, "adain", identity_weight=2.0)
+    p = build_parts(cfg, torch.device("cpu"), vgg)
+    x, s = p.contents.sample(2, p.gen), p.styles.sample(2, p.gen)
+    with torch.no_grad():
+        plain = p.objective(p.net, x, s, p.autocast)
+        both = p.objective(p.net, x, s, p.autocast, identity=True)
+        alone = p.objective.reconstruction(p.net, x, p.autocast)
+    assert set(plain) == {"content", "style", "tv"} and set(both) == {*plain, "identity"}
+    for k in plain:  # one decoder pass over [AdaIN targets, content features] changes nothing
+        torch.testing.assert_close(both[k], plain[k], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(both["identity"], alone["identity"], rtol=1e-4, atol=1e-6)
+    p.contents.sample, p.styles.sample = (lambda n, gen: x), (lambda n, gen: s)
+    out = ff_train.train_step(p, 0)
+    expected = out["content"] + cfg.style_weight * out["style"] + cfg.tv_weight * out["tv"] + 2.0 * out["identity"]
+    assert out["loss"] == pytest.approx(expected, rel=1e-5)
 
 
 @needs_hed

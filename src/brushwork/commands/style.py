@@ -86,6 +86,7 @@ def train_fast(style_image: Path | None, **opts) -> None:
 @click.option("--styles", "style_dir", required=False, type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
 @click.option("--width", type=float, default=1.0, show_default=True, help="Decoder channel multiplier (0.5: a light decoder).")
 @click.option("--recon-steps", type=int, default=0, show_default=True, help="First train the decoder this many steps as an autoencoder of the content (keeps structure in short runs).")
+@click.option("--identity-weight", type=float, default=0.0, show_default=True, help="Weight of the identity loss (the decoder rebuilding the content) added to every AdaIN step.")
 @_train_options
 def train_adain(style_dir: Path | None, **opts) -> None:
     """Train an AdaIN decoder (Huang & Belongie, 2017) for arbitrary styles."""

@@ -72,10 +72,13 @@ class FFTrainConfig:
         batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
         content_weight, style_weight, tv_weight: loss weights.
         recon_steps: AdaIN only: the first ``recon_steps`` steps train the decoder as an
-            autoencoder (pixel and ``relu4_1`` losses on its reconstruction of the content),
-            as Li et al.'s universal style transfer decoders are trained. A decoder that
-            already inverts the encoder keeps the content's structure from the start of
-            the AdaIN phase, which a short (CPU) run otherwise never reaches.
+            autoencoder (the identity loss alone), as Li et al.'s universal style transfer
+            decoders are trained: a decoder that inverts the encoder keeps the content's
+            structure, which a short (CPU) run of the AdaIN losses alone never reaches.
+        identity_weight: AdaIN only: weight of the identity loss (the decoder rebuilding the
+            content from its own ``relu4_1`` features: relative pixel plus feature error, as
+            in Park & Lee's SANet) added to every AdaIN step; it keeps the decoder an
+            inverter while it learns to paint (0 = the paper's loss).
         backbone: VGG loss network / encoder (recorded in the model).
         amp: bfloat16 autocast for the forward passes (CPU with AMX or CUDA).
         half: store the model's weights as float16.
@@ -96,6 +99,7 @@ class FFTrainConfig:
     style_weight: float = 5.0
     tv_weight: float = 1.0
     recon_steps: int = 0
+    identity_weight: float = 0.0
     backbone: str = "vgg16-hed"
     seed: int = 0
     ckpt_every: int = 200
@@ -110,8 +114,8 @@ class FFTrainConfig:
             (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
             (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
             (min(self.content_weight, self.style_weight, self.tv_weight) >= 0, "loss weights must not be negative"),
-            (self.recon_steps >= 0, f"--recon-steps must not be negative, not {self.recon_steps}"),
-            (self.recon_steps == 0 or self.kind == "adain", "--recon-steps applies to AdaIN decoders only"),
+            (self.recon_steps >= 0 and self.identity_weight >= 0, "--recon-steps and --identity-weight must not be negative"),
+            (self.recon_steps == self.identity_weight == 0 or self.kind == "adain", "--recon-steps and --identity-weight apply to AdaIN decoders only"),
         ]
         for ok, message in checks:
             if not ok:
@@ -208,28 +212,40 @@ class AdaINObjective:
     def __init__(self, vgg: VGGFeatures) -> None:
         self.vgg = vgg
 
-    def __call__(self, dec: A.Decoder, x: torch.Tensor, s: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
+    def __call__(self, dec: A.Decoder, x: torch.Tensor, s: torch.Tensor, autocast, identity: bool = False) -> dict[str, torch.Tensor]:
+        """The AdaIN losses; with ``identity`` also the :meth:`reconstruction` of ``x`` (one decoder pass for both)."""
         with torch.no_grad(), autocast():
             fs = {k: v.float() for k, v in self.vgg(s, list(A.STYLE_LAYERS)).items()}
-            t = A.adain(self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float(), *A.mean_std(fs[A.CONTENT_LAYER]))
+            fc = self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
+            t = A.adain(fc, *A.mean_std(fs[A.CONTENT_LAYER]))
         with autocast():
-            y = dec(t)
+            y = dec(torch.cat([t, fc]) if identity else t)
             fy = self.vgg(y, list(A.STYLE_LAYERS))
-        content = _rel_mse(fy[A.CONTENT_LAYER].float(), t)
+        n = x.shape[0]
+        parts = {"content": _rel_mse(fy[A.CONTENT_LAYER][:n].float(), t)}
         style = 0.0
-        for n in A.STYLE_LAYERS:
-            (m_y, s_y), (m_s, s_s) = A.mean_std(fy[n].float()), A.mean_std(fs[n])
+        for name in A.STYLE_LAYERS:
+            (m_y, s_y), (m_s, s_s) = A.mean_std(fy[name][:n].float()), A.mean_std(fs[name])
             style = style + _rel_mse(m_y, m_s) + _rel_mse(s_y, s_s)
-        return {"content": content, "style": style / len(A.STYLE_LAYERS), "tv": tv_loss(y.float())}
+        parts.update(style=style / len(A.STYLE_LAYERS), tv=tv_loss(y[:n].float()))
+        if identity:
+            parts["identity"] = _identity(y[n:], fy[A.CONTENT_LAYER][n:], x, fc)
+        return parts
 
     def reconstruction(self, dec: A.Decoder, x: torch.Tensor, autocast) -> dict[str, torch.Tensor]:
-        """The autoencoder warm-up: the decoder rebuilds ``x`` from its own ``relu4_1`` features."""
+        """The decoder rebuilding ``x`` from its own ``relu4_1`` features (the warm-up's loss)."""
         with torch.no_grad(), autocast():
-            f = self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
+            fc = self.vgg(x, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
         with autocast():
-            y = dec(f)
-            fy = self.vgg(y, [A.CONTENT_LAYER])[A.CONTENT_LAYER].float()
-        return {"content": _rel_mse(fy, f), "pixel": _rel_mse(y.float(), x), "tv": tv_loss(y.float())}
+            y = dec(fc)
+            fy = self.vgg(y, [A.CONTENT_LAYER])[A.CONTENT_LAYER]
+        return {"identity": _identity(y, fy, x, fc), "tv": tv_loss(y.float())}
+
+
+def _identity(y: torch.Tensor, fy: torch.Tensor, x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
+    """How far a reconstruction ``y`` (features ``fy``) is from the image ``x`` (features ``fx``):
+    relative pixel error plus relative ``relu4_1`` error, as in SANet's identity loss."""
+    return _rel_mse(y.float(), x) + _rel_mse(fy.float(), fx)
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -280,8 +296,8 @@ def train_step(p: Parts, step: int) -> dict[str, float]:
     elif step < c.recon_steps:
         parts = p.objective.reconstruction(p.net, x, p.autocast)
     else:
-        parts = p.objective(p.net, x, p.styles.sample(c.batch_size, p.gen).to(p.device), p.autocast)
-    weights = {"content": c.content_weight, "style": c.style_weight, "tv": c.tv_weight, "pixel": 1.0}
+        parts = p.objective(p.net, x, p.styles.sample(c.batch_size, p.gen).to(p.device), p.autocast, identity=c.identity_weight > 0)
+    weights = {"content": c.content_weight, "style": c.style_weight, "tv": c.tv_weight, "identity": 1.0 if step < c.recon_steps else c.identity_weight}
     loss = sum(weights[k] * v for k, v in parts.items())
     p.opt.zero_grad(set_to_none=True)
     loss.backward()
