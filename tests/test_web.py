@@ -279,7 +279,9 @@ def test_page_openapi_and_methods(tmp_path):
         for p in ("/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/events", "/api/jobs/{job_id}/result",
                   "/api/jobs/{job_id}/cancel", "/api/gan/runs", "/api/gan/runs/{name}/sample", "/api/gan/runs/{name}/interpolate"):
             assert p in paths
-        assert [m["name"] for m in client.get("/api/methods").json()["methods"]] == ["invert", "gatys"]
+        names = [m["name"] for m in client.get("/api/methods").json()["methods"]]
+        assert names[:2] == ["invert", "gatys"]  # the registry first, its first method the default
+        assert {"fast:candy", "fast:mosaic", "fast:rain-princess", "adain:adain-light"} <= set(names[2:])  # packaged models
 
 
 def test_gan_runs_sample_and_interpolate(tmp_path):
@@ -364,6 +366,7 @@ def test_fast_models_in_the_data_dir_are_methods(tmp_path):
     from brushwork.style.feedforward import FeedForward, FFOptions
 
     model = _fast_model(tmp_path / "data" / "models" / "tiny")
+    _fast_model(tmp_path / "data" / "models" / "mosaic")  # a folder of a packaged model's name wins over it
     (tmp_path / "data" / "models" / "junk").mkdir()
     content = _png(40, 24, 5)
     with TestClient(_app(tmp_path)) as client:
@@ -378,6 +381,9 @@ def test_fast_models_in_the_data_dir_are_methods(tmp_path):
         expected = FeedForward(model)(_tensor(content), [], FFOptions(size=32, preserve_color="luminance"))
         assert got.shape == expected.shape == (3, 19, 32)
         assert (got - expected).abs().max() <= 1.5 / 255
+        r = client.post("/api/jobs", files=[("content", ("c.png", content, "image/png"))], data={"method": "fast:mosaic", "size": "32"})
+        got = _tensor(client.get(f"/api/jobs/{_wait(client, r.json()['id'])['id']}/result").content)
+        assert (got - FeedForward(model)(_tensor(content), [], FFOptions(size=32))).abs().max() <= 1.5 / 255  # the tiny one
         for data, files, match in [({}, _files(), "no style image"), ({"iterations": "5"}, _files()[:1], "no iterations"),
                                    ({"preserve_color": "histogram"}, _files()[:1], "histogram"), ({"style_weight": "0.5"}, _files()[:1], "fixed")]:
             bad = client.post("/api/jobs", files=files, data={"method": "fast:tiny", **data})

@@ -41,7 +41,7 @@ class WebSettings:
     """How the service runs.
 
     ``data_dir``: job database, inputs and results (``jobs/``), GAN runs (``runs/``) and
-    feed-forward model folders (``models/``, each offered as a method);
+    feed-forward model folders (``models/``, each offered as a method next to the packaged models);
     ``workers``: jobs run at once; ``queue_size``: jobs waiting before submissions get 429;
     ``max_upload_bytes``: per image (default 20 MB); ``max_pixels``: per input image;
     ``max_size``: largest output long side a client may ask for; ``token``: when set,

@@ -107,8 +107,8 @@ GATYS = Method("gatys", "Optimisation (Gatys, multi-scale)", _gatys_check, _gaty
                options=COMMON_OPTIONS + ("iterations", "initial_iterations"))
 
 METHODS: dict[str, Method] = {GATYS.name: GATYS}
-"""Registered methods by name; the first is the default. Feed-forward models found in
-``<data>/models`` are added per server by :func:`feedforward_methods`."""
+"""Registered methods by name; the first is the default. The packaged feed-forward models and
+those found in ``<data>/models`` are added per server by :func:`feedforward_methods`."""
 
 
 # --- feed-forward models (fast networks and AdaIN decoders) ----------------------------
@@ -158,14 +158,16 @@ def _ff_run(model_dir: Path) -> Callable[[JobInputs, Progress], torch.Tensor]:
 
 
 def feedforward_methods(models_dir: Path) -> dict[str, Method]:
-    """A method for each feed-forward model folder in ``models_dir``: ``adain:NAME`` (takes
+    """A method for each feed-forward model shipped with Brushwork and each model folder in
+    ``models_dir`` (which wins over a packaged model of the same name): ``adain:NAME`` (takes
     1 to 4 style images) or ``fast:NAME`` (its style is built in). Unreadable folders are skipped."""
-    if not models_dir.is_dir():
-        return {}
-    from ..style.pretrained import read_config
+    from ..style.pretrained import packaged_models, read_config
 
+    folders = packaged_models()
+    if models_dir.is_dir():
+        folders.update((p.name, p) for p in sorted(models_dir.iterdir()) if p.is_dir())
     out = {}
-    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
+    for folder in folders.values():
         try:
             kind = read_config(folder)["kind"]
         except (BrushworkError, KeyError):
