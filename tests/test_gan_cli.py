@@ -142,8 +142,9 @@ def test_sngan_on_a_folder_with_a_broken_file(tmp_path, capsys):
     assert main(["gan", "export", str(tmp_path / "runs" / "s"), "-o", str(tmp_path / "g.onnx")]) == 0
 
 
-def test_mixture_run_samples_a_scatter_plot_and_exports(tmp_path, capsys):
-    argv = ["gan", "train", "--preset", "pacgan-ring", "--set", "model.g_hidden=[8]", "--set", "model.d_hidden=[8]", "--set", "data.n_points=400", "--steps", "2", "--threads", "1", "--quiet", "--out", str(tmp_path), "--name", "m"]
+@pytest.mark.parametrize("preset", ["pacgan-ring", "pacgan-grid"])
+def test_mixture_run_samples_a_scatter_plot_and_exports(tmp_path, capsys, preset):
+    argv = ["gan", "train", "--preset", preset, "--set", "model.g_hidden=[8]", "--set", "model.d_hidden=[8]", "--set", "data.n_points=400", "--steps", "2", "--threads", "1", "--quiet", "--out", str(tmp_path), "--name", "m"]
     assert main(argv) == 0
     assert main(["gan", "sample", str(tmp_path / "m"), "-n", "50", "-o", str(tmp_path / "pts.png")]) == 0
     with Image.open(tmp_path / "pts.png") as im:

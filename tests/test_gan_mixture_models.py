@@ -1,4 +1,4 @@
-"""The mixture discriminator's random Fourier input features: values, shapes, gradients, state."""
+"""Random Fourier input features of the mixture models (D on x, G on z): values, shapes, gradients, state."""
 
 import math
 
@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from brushwork.gan.config import resolve_config
-from brushwork.gan.models import build_discriminator
-from brushwork.gan.models.mlp import FourierFeatures, MLPDiscriminator
+import torch.nn.functional as F
+
+from brushwork.gan.models import build_discriminator, build_generator
+from brushwork.gan.models.mlp import FourierFeatures, MLPDiscriminator, MLPGenerator
 
 
 def test_fourier_features_values():
@@ -47,3 +49,27 @@ def test_config_builds_a_fourier_discriminator():
     assert D.fourier is not None and D.fourier.freqs.shape == (2, 4)
     plain = build_discriminator(resolve_config(preset="gan-grid").model, (2,))
     assert plain.fourier is None
+
+
+def test_fourier_generator_feeds_the_features_of_z_to_its_first_layer():
+    torch.manual_seed(0)
+    G = MLPGenerator(2, [8, 8], (2,), output="linear", fourier=4, fourier_scale=0.5)
+    assert G.layers[0].in_features == 2 + 2 * 4
+    z = torch.randn(5, 2, requires_grad=True)
+    p = z @ G.fourier.freqs
+    h = torch.cat([z, torch.sin(p), torch.cos(p)], dim=1)
+    for layer in G.layers:
+        h = F.relu(layer(h))
+    assert torch.allclose(G(z), G.out(h), atol=1e-6)
+    G(z).sum().backward()
+    assert z.grad.abs().sum() > 0
+    H = MLPGenerator(2, [8, 8], (2,), output="linear", fourier=4)
+    H.load_state_dict(G.state_dict())
+    assert torch.equal(H(z.detach()), G(z.detach()))
+
+
+def test_grid_preset_builds_a_fourier_generator():
+    cfg = resolve_config(preset="pacgan-grid")
+    G = build_generator(cfg.model, (2,))
+    assert G.fourier is not None and G.fourier.freqs.shape == (2, cfg.model.g_fourier)
+    assert build_generator(resolve_config(preset="pacgan-ring").model, (2,)).fourier is None

@@ -24,8 +24,8 @@ for both methods by default) and --seeds scale that down to what a machine can
 afford, and the output says so. The
 baseline is PacGAN's plain GAN (gan-<dataset>); Brushwork's presets keep those widths
 and change the training (pacgan-<dataset>: PacGAN2, no BN in G, lr 1e-3 decayed to 0,
-EMA; on the grid also random Fourier input features in D, a lazy R1 penalty and
-batches of 250).
+EMA; on the grid also random Fourier features of D's input and of G's noise, a lazy
+R1 penalty and batches of 250).
 --rejection adds rows for discriminator rejection sampling (Azadi et al. 2019): 2,500
 samples kept by DRS after fine-tuning D; these are not plain samples of G."""
 

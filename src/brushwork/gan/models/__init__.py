@@ -26,7 +26,7 @@ def build_generator(cfg: ModelConfig, sample_shape: Sequence[int], num_classes: 
     k = num_classes if cfg.conditional else 0
     try:
         if cfg.arch == "mlp":
-            return MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, batchnorm=cfg.g_batchnorm, output=cfg.output, num_classes=k)
+            return MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, batchnorm=cfg.g_batchnorm, output=cfg.output, num_classes=k, fourier=cfg.g_fourier, fourier_scale=cfg.g_fourier_scale)
         c, s = _image_size(sample_shape, cfg.arch)
         if cfg.arch in families.ARCHS:
             return families.generator(cfg, c, s, k)

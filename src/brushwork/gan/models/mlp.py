@@ -7,6 +7,8 @@
   input (:class:`FourierFeatures`; Tancik et al. 2020): a ReLU / maxout network on raw 2-D
   coordinates learns narrow bumps slowly (spectral bias), so it cannot tell 25 tight modes
   from a blur for thousands of steps; with the features it can within a few hundred.
+  G may see Fourier features of its noise for the same reason: it must map the connected
+  noise plane onto separate islands, and sharp steps between them come slowly on raw z.
 """
 
 from __future__ import annotations
@@ -32,20 +34,24 @@ class MLPGenerator(Generator):
         batchnorm: batch norm (conditional when ``num_classes``) after each hidden layer.
         output: ``sigmoid``, ``tanh`` or ``linear``.
         num_classes: 0 for unconditional; else a class embedding is added to the input.
+        fourier: random Fourier features of z (0 = raw z); ``fourier_scale``: their frequencies'
+            standard deviation in cycles per unit of z.
     """
 
-    def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int], *, batchnorm: bool = False, output: str = "sigmoid", num_classes: int = 0) -> None:
+    def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int], *, batchnorm: bool = False, output: str = "sigmoid", num_classes: int = 0, fourier: int = 0, fourier_scale: float = 1.0) -> None:
         super().__init__()
         self.z_dim, self.num_classes, self.output = z_dim, num_classes, output
         self.out_shape = tuple(out_shape)
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
-        widths = [z_dim, *hidden]
+        self.fourier = FourierFeatures(z_dim, fourier, fourier_scale) if fourier else None
+        widths = [z_dim if self.fourier is None else self.fourier.out_dim, *hidden]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.norms = nn.ModuleList(Norm(w, num_classes, batchnorm, dims=1) for w in hidden)
         self.out = nn.Linear(widths[-1], math.prod(self.out_shape))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = z if self.embed is None else z + self.embed(y)
+        h = h if self.fourier is None else self.fourier(h)
         for layer, norm in zip(self.layers, self.norms):
             h = F.relu(norm(layer(h), y))
         return self.activate(self.out(h)).view(z.shape[0], *self.out_shape)
