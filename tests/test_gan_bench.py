@@ -66,6 +66,7 @@ def test_bench_mixture_baseline_seeds_and_score_files(tmp_path):
     out = run_bench("grid", 2, 2, None, 50, 2, tmp_path, log=lambda m: None, baseline_seeds=1)
     assert out["baseline_seeds"] == 1 and out["per_seed"][1]["baseline"] is None
     assert out["per_seed"][1]["brushwork"]["seed"] == 1 and out["baseline"]["modes_stderr"] == 0.0
+    assert "steps of batch 250 (100 for the baseline;" in out["protocol_note"]
     saved = json.loads((tmp_path / "brushwork-seed1" / "mixture_scores.json").read_text())
     assert saved["modes"] == out["per_seed"][1]["brushwork"]["modes"] and not (tmp_path / "baseline-seed1").exists()
 

@@ -119,6 +119,7 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
             log(f"seed {r['seed']} {name}: {_fmt(r)}")
     ours = tasks[0][0]
     ours_sps, ref_sps = compare_throughput(ours, ref_steps, device)  # the same model for every seed: timed once
+    base_batch = config_for(f"gan-{dataset}", 0).train.batch_size
     result = {
         "dataset": dataset,
         "seeds": seeds,
@@ -132,7 +133,7 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         "per_seed": [{"seed": s, "brushwork": rows["brushwork"][s], "baseline": rows["baseline"][s] if s < n_base else None} for s in range(seeds)],
         "paper": PAPER[dataset],
         "targets": TARGETS[dataset],
-        "protocol_note": f"{seeds} seed(s) ({n_base} for the baseline) x {steps} steps of batch 100 (PacGAN: 10 seeds x 400,000 steps)",
+        "protocol_note": f"{seeds} seed(s) ({n_base} for the baseline) x {steps} steps of batch {ours.train.batch_size} ({base_batch} for the baseline; PacGAN: 10 seeds x 400,000 steps of batch 100)",
     }
     if rejection is not None:
         drs_keys = ("modes", "high_quality", "reverse_kl", "acceptance")
