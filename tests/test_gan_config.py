@@ -40,6 +40,8 @@ def test_toml_and_yaml_files(tmp_path):
         ({"train": "fast"}, r"\[train\] must be a table"),
         ({"model": {"arch": "mlp"}, "data": {"dataset": "ring"}, "train": {"augment": "zoom"}}, "augment"),
         ({"train": {"batch_size": 10}, "model": {"pack": 4}}, "divisible"),
+        ({"model": {"g_fourier": -1}}, "g_fourier must be >= 0"),
+        ({"model": {"d_fourier_scale": 0.0}}, "_scale > 0"),
     ],
 )
 def test_bad_configs(data, match):

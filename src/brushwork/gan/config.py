@@ -352,6 +352,7 @@ def validate(cfg: GANConfig) -> None:
         (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), not {t.ema_decay}"),
         (min(t.log_every, t.sample_every, t.diag_every, t.ckpt_every) > 0, "train.*_every intervals must be positive"),
         (t.keep_checkpoints >= 1, "train.keep_checkpoints must be at least 1"),
+        (min(m.d_fourier, m.g_fourier) >= 0 and min(m.d_fourier_scale, m.g_fourier_scale) > 0, "model.d_fourier / g_fourier must be >= 0 and their *_scale > 0"),
         (not (d.dataset in ("ring", "grid") and m.arch != "mlp"), f"data.dataset {d.dataset} (2-D points) needs model.arch mlp"),
         (not (d.dataset in ("ring", "grid") and (m.conditional or t.augment)), "2-D mixtures take no conditional model and no augment"),
         (not (d.dataset == "folder" and not d.path), "data.dataset folder needs data.path (a folder or .zip of images)"),
