@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+[ -n "${VIRTUAL_ENV:-}" ] || . .venv/bin/activate  # the environment setup.sh made
 brushwork demo -o brushwork-demo "$@"
