@@ -18,6 +18,7 @@ from torch import nn
 
 from .. import weights as weights_registry
 from ..errors import BrushworkError
+from ..models.registry import Pretrained
 
 _CFG = {
     "vgg16": [2, 2, 3, 3, 3],
@@ -39,14 +40,16 @@ def layer_names(arch: str) -> list[str]:
     return names
 
 
-class VGGFeatures(nn.Module):
-    """VGG convolutional trunk returning a dict of named activations.
+class VGGFeatures(Pretrained, nn.Module):
+    """VGG convolutional trunk returning a dict of named activations (hub kind ``backbone``).
 
     Args:
         arch: ``"vgg16"`` or ``"vgg19"``.
         pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al.'s smoother variant).
         normalization: ``"caffe"`` or ``"imagenet"`` (see module docstring).
     """
+
+    kind = "backbone"
 
     def __init__(self, arch: str = "vgg16", pooling: str = "max", normalization: str = "imagenet") -> None:
         super().__init__()
@@ -74,6 +77,11 @@ class VGGFeatures(nn.Module):
         self.register_buffer("std", std.view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
+
+    @property
+    def config(self) -> dict[str, str]:
+        """The constructor arguments: ``{"arch", "pooling", "normalization"}``."""
+        return {"arch": self.arch, "pooling": self.pooling, "normalization": self.normalization}
 
     def set_padding(self, mode: str) -> "VGGFeatures":
         """Padding of every convolution: ``"zeros"`` (as trained) or ``"replicate"``.
@@ -117,6 +125,14 @@ class VGGFeatures(nn.Module):
         return out
 
 
+def _repooled(model: VGGFeatures, pooling: str) -> VGGFeatures:
+    """A copy of ``model`` with ``pooling`` instead of its own (same weights)."""
+    other = VGGFeatures(model.arch, pooling=pooling, normalization=model.normalization)
+    other.features.load_state_dict(model.features.state_dict())
+    other.backbone, other.provenance = model.backbone, model.provenance
+    return other
+
+
 def _infer_arch(state: dict[str, torch.Tensor], path: Path) -> str:
     n_convs = sum(1 for k in state if k.startswith("features.") and k.endswith(".weight"))
     for arch, cfg in _CFG.items():
@@ -150,9 +166,10 @@ def load_vgg(
     """Build a VGG feature extractor with real weights.
 
     Args:
-        backbone: a registry name (``vgg16-hed``, ``vgg19-imagenet``, ``vgg16-imagenet``)
-            or the path of a local ``.pth`` / ``.safetensors`` file in torchvision's
-            VGG layout (architecture inferred from its keys, ImageNet normalisation).
+        backbone: a registry name (``vgg16-hed``, ``vgg19-imagenet``, ``vgg16-imagenet``),
+            the path of a local ``.pth`` / ``.safetensors`` file in torchvision's
+            VGG layout (architecture inferred from its keys, ImageNet normalisation), or a
+            hub model folder of kind ``backbone`` (its own normalisation).
         weights: local file to use instead of the registry's (``--weights PATH``).
         pooling: ``"max"`` or ``"avg"``.
         device: where the model lives.
@@ -165,6 +182,13 @@ def load_vgg(
         normalization = spec.normalization
     else:
         path = Path(backbone)
+        if path.is_dir():  # a hub model folder of kind backbone
+            from ..models import load
+
+            model = load(path, kind="backbone")
+            if pooling != model.pooling:
+                model = _repooled(model, pooling)
+            return model.to(device=device, memory_format=torch.channels_last)
         if not path.is_file():
             known = ", ".join(n for n, s in weights_registry.REGISTRY.items() if s.arch in _CFG)
             raise BrushworkError(f"unknown backbone {backbone!r}: use one of {known} or a .pth/.safetensors file")

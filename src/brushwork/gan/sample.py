@@ -4,6 +4,7 @@
 
     from brushwork.gan.sample import load_generator, sample, interpolate
     gen = load_generator("runs/00003-dcgan-digits")      # EMA weights when the run has them
+    gen = load_generator("runs/00003-dcgan-digits/model")  # or its model folder (brushwork.load)
     images = sample(gen, 16, seed=1, truncation=1.5)      # (16, C, H, W) in [0, 1]
     frames = interpolate(gen, 8, seed=2)                  # (8, C, H, W), spherical path
     trio = mix(gen, 1, 2, layer=4)                        # StyleGAN2: A, B, A's coarse + B's fine styles
@@ -19,30 +20,38 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
 from ..errors import BrushworkError
+from ..models.registry import CONFIG, Pretrained
 from ..training import checkpoint as ckpt
 from ..training.runs import read_run
 from .config import GANConfig, config_from_dict
 from .models import Generator, build_generator
 
 
+MODEL_DIR = "model"  # a run's model folder (hub kind gan-generator), rewritten at every checkpoint
+
+
 @dataclass
-class LoadedGenerator:
-    """A generator in eval mode with what is needed to use it.
+class LoadedGenerator(Pretrained):
+    """A generator in eval mode with what is needed to use it (hub kind ``gan-generator``).
 
     ``G``: the module (``G(z, y) -> samples`` in its own range; use :func:`sample` for
     ``[0, 1]``); ``config``: the run's config; ``step``: training step of the checkpoint;
-    ``ema``: whether these are the EMA weights; ``sample_shape``: e.g. ``(3, 32, 32)`` or ``(2,)``.
+    ``ema``: whether these are the EMA weights; ``run_dir``: the run (or model folder) it
+    came from; ``sample_shape``: e.g. ``(3, 32, 32)`` or ``(2,)``.
     """
+
+    kind: ClassVar[str] = "gan-generator"
 
     G: Generator
     config: GANConfig
     step: int
     ema: bool
-    run_dir: Path
+    run_dir: Path | None
     sample_shape: tuple[int, ...]
 
     @property
@@ -62,12 +71,16 @@ class LoadedGenerator:
 
 
 def load_generator(run_dir: str | os.PathLike, *, ema: bool | None = None, device: str = "cpu") -> LoadedGenerator:
-    """The generator of the newest checkpoint in ``run_dir``.
+    """The generator of a model folder (kind ``gan-generator``), or of the newest checkpoint in
+    the run ``run_dir``.
 
     ``ema``: ``None`` uses the EMA weights when the run kept them, ``True`` requires them,
-    ``False`` takes the raw weights. Raises BrushworkError for a folder that is not a GAN
-    run, a run without checkpoints, or a corrupted checkpoint.
+    ``False`` takes the raw weights (a run's checkpoint has both; a model folder holds one).
+    Raises BrushworkError for a folder that is neither a model folder nor a GAN run, a run
+    without checkpoints, or a corrupted checkpoint.
     """
+    if (Path(run_dir) / CONFIG).is_file():
+        return _from_model_folder(run_dir, ema, device)
     read_run(run_dir, kind="gan")
     tensors, state = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir))
     try:
@@ -87,6 +100,21 @@ def load_generator(run_dir: str | os.PathLike, *, ema: bool | None = None, devic
         raise BrushworkError(f"{run_dir}: checkpoint does not fit its config ({str(exc).splitlines()[0]})") from None
     G.to(device).eval().requires_grad_(False)
     return LoadedGenerator(G, cfg, int(state["step"]), use_ema, Path(run_dir), shape)
+
+
+def _from_model_folder(path: str | os.PathLike, ema: bool | None, device: str) -> LoadedGenerator:
+    from ..models import load
+
+    gen = load(path, kind="gan-generator", device=device)
+    if ema is not None and ema != gen.ema:
+        held = "EMA" if gen.ema else "raw (non-EMA)"
+        raise BrushworkError(f"{path}: this model folder holds the {held} weights only; use the run folder for the others")
+    return gen
+
+
+def generator_provenance(gen: LoadedGenerator, run_dir: str | os.PathLike) -> dict:
+    """The provenance of a run's model folder: how it was made, the run, step and EMA flag."""
+    return {"how": "trained with brushwork gan train", "source": Path(run_dir).name, "step": gen.step, "ema": gen.ema}
 
 
 def truncated_normal(n: int, dim: int, truncation: float | None, generator: torch.Generator) -> torch.Tensor:

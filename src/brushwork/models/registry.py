@@ -3,7 +3,8 @@
 A kind says how to rebuild a model from its ``config.json`` and where its tensors live; an
 importer turns a foreign weights file into a model of some kind. Both are registered by
 name. Modules under ``brushwork/models/kinds/`` and ``brushwork/models/importers/`` are
-imported on the first lookup that misses, so a kind or format registered there is always found.
+imported on the first lookup that misses (those whose name starts with ``_`` are helpers and
+left alone), so a kind or format registered there is always found.
 """
 
 from __future__ import annotations
@@ -109,10 +110,11 @@ def _scan(package: str) -> None:
     _SCANNED.add(package)
     pkg = importlib.import_module(f"{__package__}.{package}")
     for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
+        if not info.name.startswith("_"):  # helpers, not registrations
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
 
 
-def kinds() -> dict[str, KindSpec]:
+def known_kinds() -> dict[str, KindSpec]:
     """Every registered kind, by name (after importing ``brushwork/models/kinds/*``)."""
     _scan("kinds")
     return dict(sorted(_KINDS.items()))
@@ -127,7 +129,7 @@ def kind_spec(kind: str, where: str | Path) -> KindSpec:
     return _KINDS[kind]
 
 
-def importers() -> dict[str, ImporterSpec]:
+def known_importers() -> dict[str, ImporterSpec]:
     """Every registered importer, by format name (after importing ``brushwork/models/importers/*``)."""
     _scan("importers")
     return dict(sorted(_IMPORTERS.items()))
