@@ -46,6 +46,7 @@ COMMANDS = {
     "style": "brushwork.commands.style:style",
     "stylize-video": "brushwork.commands.stylize_video:stylize_video",
     "serve": "brushwork.commands.serve:serve",
+    "models": "brushwork.commands.models:models",
 }
 
 
