@@ -90,18 +90,32 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     return record
 
 
+def _holds_more(directory: Path) -> bool:
+    """Whether ``directory`` holds anything besides a model's two files (a training run's
+    ``OUT/run``, say), which replacing the folder as a whole would lose."""
+    return any(p.name not in (CONFIG, WEIGHTS) for p in directory.iterdir())
+
+
 @contextmanager
 def _new_folder(directory: Path) -> Iterator[Path]:
-    """A temporary sibling of ``directory`` that replaces it on success and vanishes on failure."""
+    """A temporary sibling of ``directory`` that replaces it on success and vanishes on failure.
+
+    When ``directory`` holds other things as well, only its two model files are replaced (each
+    by a rename, weights first), so the folder always holds a complete model.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise BrushworkError(f"{directory}: exists and is not a folder")
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
+        if directory.is_dir() and _holds_more(directory):
+            for name in (WEIGHTS, CONFIG):
+                os.replace(tmp / name, directory / name)
+            return
         old = None
         if directory.exists():
-            if not directory.is_dir():
-                raise BrushworkError(f"{directory}: exists and is not a folder")
             old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(directory, old)
         os.replace(tmp, directory)
