@@ -16,7 +16,7 @@ from .common import device_option, emit_json, json_option, onnx_options, quiet_o
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
 
-threads_option = click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default). 1 is fastest for small models on a busy machine.")
+threads_option = click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own). 1 is fastest for small models on a busy machine.")
 
 
 @click.group()
@@ -40,15 +40,17 @@ def _overrides(sets: tuple[str, ...], steps: int | None, batch_size: int | None,
 
 
 def _resume_config(run: str, overrides: list[dict[str, Any]]):
+    """The config to resume ``run`` with: its newest intact checkpoint's (or, killed before
+    the first one, its ``run.json``'s), with the allowed ``overrides``."""
     from ..gan.config import merge_dicts, config_from_dict
-    from ..training.checkpoint import latest_checkpoint, load_checkpoint
+    from ..training.checkpoint import resume_checkpoint, verify_checkpoint
     from ..training.runs import read_run
 
-    read_run(run, kind="gan")
-    _, state = load_checkpoint(latest_checkpoint(run))
-    data = state.get("config")
+    record = read_run(run, kind="gan")
+    last = resume_checkpoint(run, warn)
+    data = verify_checkpoint(last)[1].get("config") if last is not None else record["options"].get("config")
     if not isinstance(data, dict):
-        raise BrushworkError(f"{run}: checkpoint holds no config")
+        raise BrushworkError(f"{run}: {'checkpoint' if last else 'run.json'} holds no config")
     for o in overrides:
         for section, values in o.items():
             bad = [k for k in values if section != "train" or k not in RESUME_CHANGEABLE]
@@ -56,6 +58,14 @@ def _resume_config(run: str, overrides: list[dict[str, Any]]):
                 raise BrushworkError(f"cannot change {section}.{bad[0]} when resuming (only train.{', train.'.join(sorted(RESUME_CHANGEABLE))})")
         data = merge_dicts(data, o)
     return config_from_dict(data)
+
+
+def warn(message: str) -> None:
+    """One ``brushwork: warning: ...`` line on stderr (rank 0 only under torchrun)."""
+    from ..training.runtime import is_main_process
+
+    if is_main_process():
+        click.echo(f"brushwork: warning: {message}", err=True)
 
 
 @gan.command()
@@ -79,24 +89,23 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
     Under `torchrun --nproc_per_node=N -m brushwork gan train ...` it trains data-parallel
     (gloo on CPU, NCCL on CUDA), equal to one process with the same global batch.
     """
-    import torch
-
     from ..gan.config import resolve_config
     from ..gan.train import Interrupted, preflight
     from ..gan.train import train as run_training
-    from ..training import distributed
-    from ..training.runs import create_run
+    from ..training import distributed, runtime
+    from ..training.runs import create_run, read_run
 
-    if threads:
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
     overrides = _overrides(sets, steps, batch_size, data, seed)
     if resume_run:
         if preset or config_file or name:
             raise BrushworkError("--resume takes the run's own config; drop --preset/--config/--name")
         cfg = _resume_config(resume_run, overrides)
+        device = runtime.restore(read_run(resume_run)["options"].get("runtime"), threads=threads, device=device, warn=warn)
+        dev = resolve_device(device)
     else:
+        dev = resolve_device(device)
         cfg = resolve_config(preset=preset, file=config_file, overrides=overrides)
+        run_env = runtime.capture(threads, dev)
     preflight(cfg)
     dist = distributed.setup(dev)
     finished = False
@@ -104,7 +113,7 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
         if resume_run:
             run_dir = Path(resume_run)
         else:
-            made = create_run(out, name=name, tag=cfg.name, kind="gan", options={"config": cfg.to_dict(), "device": dev, "processes": dist.world}) if dist.is_main else None
+            made = create_run(out, name=name, tag=cfg.name, kind="gan", options={"config": cfg.to_dict(), "device": dev, "processes": dist.world, "runtime": run_env}) if dist.is_main else None
             run_dir = Path(distributed.broadcast_object(str(made) if made else None, dist))
         bar = show_progress(quiet, as_json)
         note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True)) if not quiet else None

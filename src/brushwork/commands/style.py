@@ -38,26 +38,49 @@ def _train_options(f):
         click.option("--amp", is_flag=True, help="bfloat16 autocast (CPU with AMX, or CUDA): about 2x faster."),
         click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
         click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
-        device_option, quiet_option, json_option,
+        device_option,
+        click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own)."),
+        quiet_option, json_option,
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _run(kind: str, out: Path, resume: bool, device: str, quiet: bool, as_json: bool, **opts) -> None:
-    from ..style.ff_train import FFTrainConfig, Interrupted, load_run_config, start, train
+RESUME_FIXED = ("content", "style", "style_dir", "style_image", "preset", "width", "recon_steps", "identity_weight", "bundled_photos", "size", "batch_size",
+                "lr", "content_weight", "style_weight", "tv_weight", "backbone", "seed", "amp", "fp32_weights")
+"""Options that define a style run: given again with --resume they are refused, not ignored."""
 
-    dev = resolve_device(device)
+
+def _warn(message: str) -> None:
+    click.echo(f"brushwork: warning: {message}", err=True)
+
+
+def _given_on_resume() -> list[str]:
+    """The run-defining options the user typed on this command line."""
+    ctx = click.get_current_context()
+    return [n for n in RESUME_FIXED if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+
+
+def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool, **opts) -> None:
+    from ..style.ff_train import FFTrainConfig, Interrupted, load_run_config, run_dir_of, start, train
+    from ..training import runtime
+    from ..training.runs import read_run
+
     if resume:
+        given = _given_on_resume()
+        if given:
+            raise BrushworkError(f"--{given[0].replace('_', '-')} cannot change when resuming (the run keeps its own; only --steps may change)")
         cfg = load_run_config(out, kind, steps=opts["steps"])
+        dev = resolve_device(runtime.restore(read_run(run_dir_of(out))["options"].get("runtime"), threads=threads, device=device, warn=_warn))
     else:
+        dev = resolve_device(device)
         if opts["content"] is None:
             raise BrushworkError("--content is required (a folder of photos)")
         fp32 = opts.pop("fp32_weights")
         opts["steps"] = opts["steps"] or 2000
         cfg = FFTrainConfig(kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")), half=not fp32, **{k: v for k, v in opts.items() if k in FFTrainConfig.__dataclass_fields__})
-        start(cfg, out)
+        start(cfg, out, runtime=runtime.capture(threads, dev))
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     try:
         result = train(cfg, out, resume=resume, device=dev, show_progress=show_progress(quiet, as_json), callback=note)

@@ -22,14 +22,21 @@ def translate() -> None:
     """GAN image-to-image translation: CycleGAN (unpaired) and pix2pix (paired)."""
 
 
+def _warn(message: str) -> None:
+    click.echo(f"brushwork: warning: {message}", err=True)
+
+
 def _resume_config(run: Path, model: str | None, steps: int | None):
-    from ..training.checkpoint import latest_checkpoint, load_checkpoint
+    """The config to resume ``run`` with (its newest intact checkpoint's, or ``run.json``'s
+    when it was stopped before the first one) and the run's options."""
+    from ..training.checkpoint import resume_checkpoint, verify_checkpoint
     from ..training.runs import read_run
     from ..translate.config import TranslateConfig
 
     record = read_run(run, kind="translate")
-    _, state = load_checkpoint(latest_checkpoint(run))
-    cfg = TranslateConfig.from_dict(state.get("config") or {})
+    last = resume_checkpoint(run, _warn)
+    saved = verify_checkpoint(last)[1].get("config") if last is not None else record["options"].get("config")
+    cfg = TranslateConfig.from_dict(saved or {})
     if model is not None and model != cfg.model:
         raise BrushworkError(f"{run}: is a {cfg.model} run, not a {model} run")
     if steps is not None:
@@ -48,39 +55,40 @@ def _resume_config(run: Path, model: str | None, steps: int | None):
 @click.option("--width", type=click.IntRange(1), help="Base width ngf = ndf of the networks (default 64, as the papers).")
 @click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), help="bfloat16 autocast (default auto: CUDA, and CycleGAN on CPUs with AMX).")
 @click.option("--seed", type=int, help="Random seed (default 0).")
+@click.option("--ckpt-every", type=click.IntRange(1), help="Checkpoint every N steps (default 500; may change on --resume).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its newest checkpoint stopped.")
 @device_option
-@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own).")
 @quiet_option
 @json_option
-def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, resume, device, threads, quiet, as_json) -> None:
+def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, ckpt_every, resume, device, threads, quiet, as_json) -> None:
     """Train CycleGAN or pix2pix; checkpoints, sample grids and logs go to the run folder --out."""
-    import torch
-
+    from ..training import runtime
     from ..training.loop import Interrupted
     from ..training.runs import create_run
     from ..translate.config import TranslateConfig
     from ..translate.train import load_data
     from ..translate.train import train as run_training
 
-    if threads:
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
     run = Path(out)
     if resume:
         given = [n for n, v in (("--size", size), ("--batch-size", batch_size), ("--width", width), ("--amp", amp), ("--seed", seed)) if v is not None]
         if given:
-            raise BrushworkError(f"{given[0]} cannot change when resuming (only --steps may)")
+            raise BrushworkError(f"{given[0]} cannot change when resuming (only --steps and --ckpt-every may)")
         cfg, options = _resume_config(run, model, steps)
+        cfg.ckpt_every = ckpt_every or cfg.ckpt_every
         dir_a, dir_b = dir_a or options.get("a"), dir_b or options.get("b")
+        dev = resolve_device(runtime.restore(options.get("runtime"), threads=threads, device=device, warn=_warn))
     else:
-        values = {"model": model, "size": size or 256, "steps": steps, "batch_size": batch_size, "ngf": width, "ndf": width, "amp": amp, "seed": seed}
+        dev = resolve_device(device)
+        values = {"model": model, "size": size or 256, "steps": steps, "batch_size": batch_size, "ngf": width, "ndf": width, "amp": amp, "seed": seed, "ckpt_every": ckpt_every}
         cfg = TranslateConfig(**{k: v for k, v in values.items() if v is not None})
+        run_env = runtime.capture(threads, dev)
     if not dir_a:
         raise BrushworkError("--a is required (a folder of domain-A images)")
     data = load_data(cfg, dir_a, dir_b)
     if not resume:
-        options = {"a": str(dir_a), "b": str(dir_b) if dir_b else None, "config": cfg.to_dict(), "device": dev}
+        options = {"a": str(dir_a), "b": str(dir_b) if dir_b else None, "config": cfg.to_dict(), "device": dev, "runtime": run_env}
         run = create_run(run.parent, name=run.name, tag=cfg.model, kind="translate", options=options)
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     try:

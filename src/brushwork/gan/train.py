@@ -429,7 +429,7 @@ def train(
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     p = build_parts(cfg, data, dev, dist)
-    last_ckpt = ckpt.latest_checkpoint(run_dir) if resume else None
+    last_ckpt = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
     pos = restore(p, last_ckpt) if last_ckpt is not None else Position()
     if cfg.train.amp and not p.amp:
         emit("warning", {"message": f"train.amp (bfloat16 autocast) needs native bfloat16 (a CUDA GPU, or a CPU with AMX / AVX-512 BF16), which {dev} lacks; training in float32"})

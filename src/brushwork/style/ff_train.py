@@ -48,7 +48,7 @@ from . import adain as A
 from .fast import TransformerNet, preset
 from .feedforward import keep_freed_memory
 from .losses import GramStyleLoss, tv_loss
-from .pretrained import StyleNet, save_pretrained
+from ..models import save_pretrained
 
 FAST_CONTENT = "relu2_2"
 FAST_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -332,8 +332,9 @@ def run_dir_of(out: str | Path) -> Path:
     return Path(out) / RUN
 
 
-def start(cfg: FFTrainConfig, out: str | Path) -> Path:
-    """Validate ``cfg``, check its data, and create the run folder ``OUT/run``."""
+def start(cfg: FFTrainConfig, out: str | Path, runtime: dict[str, Any] | None = None) -> Path:
+    """Validate ``cfg``, check its data, and create the run folder ``OUT/run`` (its options:
+    ``cfg`` plus the process settings ``runtime`` of :func:`brushwork.training.runtime.capture`)."""
     cfg.validate()
     for src in (cfg.content, cfg.style):
         if not Path(src).exists():
@@ -342,7 +343,7 @@ def start(cfg: FFTrainConfig, out: str | Path) -> Path:
         from ..data.files import image_refs
 
         image_refs(cfg.style)  # a style folder with no images fails here, before a run exists
-    return create_run(out, name=RUN, tag=cfg.kind, kind=f"style-{cfg.kind}", options=asdict(cfg))
+    return create_run(out, name=RUN, tag=cfg.kind, kind=f"style-{cfg.kind}", options={**asdict(cfg), "runtime": runtime})
 
 
 def load_run_config(out: str | Path, kind: str, steps: int | None = None) -> FFTrainConfig:

@@ -20,7 +20,7 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -71,8 +71,8 @@ def save_checkpoint(run_dir: str | os.PathLike, step: int, tensors: dict[str, to
     return json_path
 
 
-def load_checkpoint(json_path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read and verify one checkpoint: ``(tensors, state)``; BrushworkError if corrupted."""
+def verify_checkpoint(json_path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """Check one checkpoint without loading its tensors: ``(tensor path, state)``; BrushworkError if corrupted."""
     p = Path(json_path)
     try:
         state = json.loads(p.read_text(encoding="utf-8"))
@@ -85,6 +85,12 @@ def load_checkpoint(json_path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
         raise BrushworkError(f"{tpath}: checkpoint tensors are missing")
     if _sha256(tpath) != state.get("sha256"):
         raise BrushworkError(f"{tpath}: corrupted checkpoint (SHA-256 does not match its {p.name})")
+    return tpath, state
+
+
+def load_checkpoint(json_path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read and verify one checkpoint: ``(tensors, state)``; BrushworkError if corrupted."""
+    tpath, state = verify_checkpoint(json_path)
     try:
         tensors = load_file(str(tpath))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -98,6 +104,33 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
     if not found:
         raise BrushworkError(f"{run_dir}: run has no checkpoint yet")
     return found[-1][1]
+
+
+def resume_checkpoint(run_dir: str | os.PathLike, warn: Callable[[str], None]) -> Path | None:
+    """The checkpoint ``--resume`` continues from: the newest intact one, or None when the run
+    has none yet (it then starts again from step 0 with its saved options).
+
+    A corrupted newer checkpoint is renamed ``*.corrupt`` (kept for inspection, out of the
+    way of later saves) and ``warn`` gets one line naming it and the older one used instead.
+    BrushworkError when checkpoints exist but none is intact.
+    """
+    found = list_checkpoints(run_dir)
+    bad: list[tuple[Path, str]] = []
+    for step, path in reversed(found):
+        try:
+            verify_checkpoint(path)
+        except BrushworkError as exc:
+            bad.append((path, str(exc).split(": ", 1)[-1]))
+            continue
+        for old, reason in bad:
+            for f in (old, old.with_suffix(".safetensors")):
+                if f.exists():
+                    f.replace(f.with_name(f.name + ".corrupt"))
+            warn(f"{old.name}: {reason}; resuming from the intact step-{step:08d} checkpoint instead (the corrupted one is renamed *.corrupt)")
+        return path
+    if bad:
+        raise BrushworkError(f"{run_dir}: no intact checkpoint to resume from (newest: {bad[0][1]})")
+    return None
 
 
 def prefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

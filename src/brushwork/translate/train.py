@@ -102,7 +102,7 @@ def train(
     seed_everything(cfg.seed)
     model = build_model(cfg, dev)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    last = ckpt.latest_checkpoint(run_dir) if resume else None
+    last = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
     start = int(ckpt.unpack_state(last, *_objects(model, gen))["step"]) if last is not None else 0
     log = MetricsLog(run_dir, resume_step=start if resume else None)
     if log.note:
