@@ -25,11 +25,22 @@ from ..errors import BrushworkError
 @dataclass(frozen=True)
 class FastConfig:
     """Shape of a :class:`TransformerNet`: channel widths of the three stages, residual
-    blocks, and the kernel size of the first and last convolution."""
+    blocks, and the kernel size of the first and last convolution.
+
+    The pixel scaling says what the convolutions see and give: the network runs on
+    ``x * input_scale + input_offset`` of an image ``x`` in [0, 1], and its output ``y`` is the
+    image ``y * output_scale + output_offset``. Brushwork's own networks use [-1, 1] in and
+    ``y + 0.5`` out (the defaults); networks imported from pytorch/examples work on 0..255
+    pixels (``input_scale`` 255, ``output_scale`` 1/255, offsets 0).
+    """
 
     channels: tuple[int, int, int] = (32, 64, 128)
     residual_blocks: int = 5
     edge_kernel: int = 9
+    input_scale: float = 2.0
+    input_offset: float = -1.0
+    output_scale: float = 1.0
+    output_offset: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))  # a JSON list -> tuple
@@ -155,5 +166,11 @@ class TransformerNet(nn.Module):
             x = x.to(weight.dtype)
             if ph or pw:
                 x = F.pad(x, (0, pw, 0, ph), mode="reflect")
-            y = self.net(x * 2 - 1)  # centred input; the output is an image directly
-            return (y + 0.5)[..., :h, :w]
+            return self.scaled(x)[..., :h, :w]
+
+    def scaled(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on ``(N, 3, H, W)`` images in [0, 1] (H, W multiples of 4, the weights'
+        dtype) with the config's pixel scaling applied on both sides; unclamped."""
+        c = self.config
+        y = self.net(x * c.input_scale + c.input_offset)
+        return y * c.output_scale + c.output_offset if c.output_scale != 1.0 else y + c.output_offset

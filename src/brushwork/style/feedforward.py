@@ -110,7 +110,9 @@ class FeedForward:
             keep_freed_memory()
         self.encoder = None
         self._style_cache: tuple[tuple, list] | None = None  # ((style tensors, style_size), statistics)
-        if self.kind == "adain":
+        if self.kind == "adain" and getattr(self.net, "encoder", None) is not None:
+            self.encoder = self.net.encoder  # stored with the decoder (an imported AdaIN model)
+        elif self.kind == "adain":
             from ..backbones.vgg import load_vgg
 
             self.encoder = load_vgg(self.backbone, weights, device=device, progress=progress)
@@ -188,7 +190,7 @@ class _FastGraph(torch.nn.Module):
         self.net = net
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (self.net.net(images * 2 - 1) + 0.5).clamp(0, 1)
+        return self.net.scaled(images).clamp(0, 1)
 
 
 class _AdaINGraph(torch.nn.Module):
@@ -202,7 +204,8 @@ class _AdaINGraph(torch.nn.Module):
     def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         fc = self.encoder(content, [A.CONTENT_LAYER])[A.CONTENT_LAYER]
         fs = self.encoder(style, [A.CONTENT_LAYER])[A.CONTENT_LAYER]
-        t = A.adain(fc, *A.mean_std(fs))
+        correction = getattr(self.encoder, "stats_correction", 0)
+        t = A.adain(fc, *A.mean_std(fs, correction=correction), correction)
         a = alpha.view(1, 1, 1, 1)
         return self.decoder(a * t + (1 - a) * fc).clamp(0, 1)
 

@@ -4,6 +4,8 @@
 One folder per direction: ``config`` is ``{"translate": the TranslateConfig (model, size, ngf,
 n_blocks / unet_depth, ...), "direction": "a2b" | "b2a"}``; a CycleGAN run writes
 ``RUN/model-a2b`` and ``RUN/model-b2a``, a pix2pix run ``RUN/model-a2b``. ``provenance`` keeps ``step``.
+Imported generators of another code base's layout also record ``"network"`` (``{"family":
+"junyan", ...}``, see :mod:`brushwork.translate.junyan`), which is built instead.
 """
 
 from __future__ import annotations
@@ -21,9 +23,21 @@ def _build(config: dict[str, Any], record: dict[str, Any]) -> Any:
 
     cfg = TranslateConfig.from_dict(config.get("translate") or {})
     direction = str(config.get("direction", "a2b"))
-    net = generator_for(cfg, direction)
+    if config.get("network") is not None:  # a network of another code base's layout (imported weights)
+        from ...translate.junyan import from_network_config
+
+        net = from_network_config(config["network"])
+    else:
+        net = generator_for(cfg, direction)
     step = int((record.get("provenance") or {}).get("step", 0))
     return Translator(net, cfg, direction, step, net.multiple, torch.device("cpu"))
+
+
+def _config_of(tr: Any) -> dict[str, Any]:
+    from ...translate.junyan import network_config
+
+    network = network_config(tr.net)
+    return {"translate": tr.cfg.to_dict(), "direction": tr.direction, **({"network": network} if network else {})}
 
 
 def _to_device(tr: Any, device: Any) -> Any:
@@ -33,5 +47,5 @@ def _to_device(tr: Any, device: Any) -> Any:
 
 
 register_kind("translator", _build, module=lambda t: t.net, to_device=_to_device,
-              config_of=lambda t: {"translate": t.cfg.to_dict(), "direction": t.direction},
+              config_of=_config_of,
               help="one direction of a CycleGAN / pix2pix translator")
