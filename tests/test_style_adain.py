@@ -7,7 +7,8 @@ import torch
 
 from brushwork.errors import BrushworkError
 from brushwork.style import adain as A
-from brushwork.style.pretrained import from_pretrained, save_pretrained
+from brushwork.models import load as from_pretrained
+from brushwork.models import save_pretrained
 from conftest import needs_hed
 
 

@@ -11,7 +11,8 @@ import torch
 from brushwork.cli import main
 from brushwork.errors import BrushworkError
 from brushwork.style import adain as A
-from brushwork.style import pretrained as P
+from brushwork import models as P
+from brushwork.models import folder as F
 from conftest import needs_hed, write_rgb
 
 
@@ -20,20 +21,20 @@ def packaged(tmp_path, monkeypatch):
     """A package folder holding a default AdaIN decoder (the real one may not be shipped)."""
     root = tmp_path / "models"
     torch.manual_seed(0)
-    P.save_pretrained(A.Decoder(A.AdaINConfig(width=0.125)), root / P.DEFAULT_MODELS["adain"], backbone="vgg16-hed", half=True)
-    monkeypatch.setattr(P, "PACKAGED", root)
-    return root / P.DEFAULT_MODELS["adain"]
+    P.save_pretrained(A.Decoder(A.AdaINConfig(width=0.125)), root / F.DEFAULT_MODELS["adain"], backbone="vgg16-hed", half=True)
+    monkeypatch.setattr(F, "PACKAGED", root)
+    return root / F.DEFAULT_MODELS["adain"]
 
 
 def test_default_adain_model_is_the_packaged_decoder(packaged):
     assert P.default_model("adain") == packaged
-    assert P.read_config(P.DEFAULT_MODELS["adain"])["kind"] == "adain"
+    assert P.read_config(F.DEFAULT_MODELS["adain"])["kind"] == "adain"
 
 
 def test_no_default_for_fast_networks_or_when_none_is_packaged(tmp_path, monkeypatch):
     with pytest.raises(BrushworkError, match="--method fast needs --model"):
         P.default_model("fast")
-    monkeypatch.setattr(P, "PACKAGED", tmp_path / "empty")
+    monkeypatch.setattr(F, "PACKAGED", tmp_path / "empty")
     with pytest.raises(BrushworkError, match="no default adain model is packaged"):
         P.default_model("adain")
 
@@ -65,7 +66,7 @@ def test_stylize_without_a_model_to_use_is_a_one_line_error(tmp_path, monkeypatc
     code = main(["stylize", str(content), "--method", "fast", "-o", str(tmp_path / "f.png")])
     err = capsys.readouterr().err
     assert code == 2 and "--method fast needs --model" in err and "Traceback" not in err and not (tmp_path / "f.png").exists()
-    monkeypatch.setattr(P, "PACKAGED", tmp_path / "empty")
+    monkeypatch.setattr(F, "PACKAGED", tmp_path / "empty")
     code = main(["stylize", str(content), str(style), "--method", "adain", "-o", str(tmp_path / "a.png")])
     err = capsys.readouterr().err
     assert code == 2 and "no default adain model" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "a.png").exists()

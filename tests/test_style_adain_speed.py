@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from brushwork.style import adain as A
-from brushwork.style.pretrained import save_pretrained
+from brushwork.models import save_pretrained
 from conftest import needs_hed
 
 

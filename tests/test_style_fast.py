@@ -10,7 +10,9 @@ import torch.nn.functional as F
 
 from brushwork.errors import BrushworkError
 from brushwork.style.fast import FastConfig, TransformerNet, conv_norm, preset
-from brushwork.style.pretrained import from_pretrained, read_config, save_pretrained
+from brushwork.models import load as from_pretrained
+from brushwork.models import read_config, save_pretrained
+from brushwork.style.feedforward import check_backbone
 from brushwork.style.tiling import run_tiled
 
 TINY = FastConfig(channels=(4, 8, 8), residual_blocks=1, edge_kernel=3)
@@ -50,7 +52,7 @@ def test_upsampling_is_resize_convolution():
 def test_save_and_load_round_trip_exactly(tmp_path):
     torch.manual_seed(1)
     net = TransformerNet(TINY).eval()
-    save_pretrained(net, tmp_path / "m", backbone="vgg16-hed", training={"steps": 3})
+    save_pretrained(net, tmp_path / "m", backbone="vgg16-hed", provenance={"training": {"steps": 3}})
     back = from_pretrained(tmp_path / "m", kind="fast")
     assert back.config == TINY
     for k, v in net.state_dict().items():
@@ -58,7 +60,7 @@ def test_save_and_load_round_trip_exactly(tmp_path):
     x = torch.rand(1, 3, 20, 24)
     assert torch.equal(back(x), net(x))
     rec = read_config(tmp_path / "m")
-    assert rec["kind"] == "fast" and rec["backbone"] == "vgg16-hed" and rec["training"] == {"steps": 3}
+    assert rec["kind"] == "fast" and rec["backbone"] == "vgg16-hed" and rec["provenance"] == {"training": {"steps": 3}}
 
 
 def test_half_precision_files_store_float16(tmp_path):
@@ -77,7 +79,7 @@ def test_bad_model_folders_are_refused(tmp_path):
     net = TransformerNet(TINY)
     save_pretrained(net, tmp_path / "m", backbone="vgg16-hed")
     with pytest.raises(BrushworkError, match="trained with backbone 'vgg16-hed', not 'vgg19-imagenet'"):
-        from_pretrained(tmp_path / "m", backbone="vgg19-imagenet")
+        check_backbone(read_config(tmp_path / "m"), "vgg19-imagenet", tmp_path / "m")
     with pytest.raises(BrushworkError, match="not a 'adain' model"):
         from_pretrained(tmp_path / "m", kind="adain")
     (tmp_path / "empty").mkdir()
@@ -92,7 +94,7 @@ def test_bad_model_folders_are_refused(tmp_path):
         from_pretrained(bad)
     (bad / "config.json").write_text(json.dumps({"brushwork_model": 1, "kind": "fast", "config": {"channels": [8, 8, 8], "residual_blocks": 1, "edge_kernel": 3}, "backbone": "vgg16-hed"}))
     (bad / "model.safetensors").write_bytes((tmp_path / "m" / "model.safetensors").read_bytes())
-    with pytest.raises(BrushworkError, match="do not fit the config"):
+    with pytest.raises(BrushworkError, match="do not fit the fast config"):
         from_pretrained(bad)
 
 
@@ -156,7 +158,7 @@ def test_phase_upsampling_equals_upsample_then_convolve():
 
 
 def test_packaged_models_load_and_are_small():
-    from brushwork.style.pretrained import packaged_models
+    from brushwork.models import packaged_models
 
     models = packaged_models()
     if not models:
@@ -164,7 +166,7 @@ def test_packaged_models_load_and_are_small():
     for name, path in models.items():
         assert (path / "model.safetensors").stat().st_size <= 10 * 2**20
         rec = read_config(name)  # by name, as `--model candy` does
-        assert rec["backbone"] == "vgg16-hed" and rec["dtype"] == "float16" and rec["training"]["note"]
+        assert rec["backbone"] == "vgg16-hed" and rec["dtype"] == "float16" and rec["provenance"]["training"]["note"] and rec["provenance"]["licence"]
         if rec["kind"] == "fast":
             out = from_pretrained(name)(torch.rand(1, 3, 24, 32))
         else:  # an AdaIN decoder: relu4_1-like features in, 8x the size out

@@ -82,7 +82,7 @@ def test_undecodable_video_writes_nothing(tmp_path):
 
 def test_cli_with_a_fast_model(clip, tmp_path, capsys):
     from brushwork.style.fast import FastConfig, TransformerNet
-    from brushwork.style.pretrained import save_pretrained
+    from brushwork.models import save_pretrained
 
     save_pretrained(TransformerNet(FastConfig((4, 8, 8), 1, 3)), tmp_path / "m", backbone="vgg16-hed")
     code = main(["stylize-video", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", str(tmp_path / "m"), "--size", "32", "--json"])

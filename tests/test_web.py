@@ -352,7 +352,7 @@ def test_shutdown_ends_event_streams_and_refuses_new_jobs(tmp_path):
 
 def _fast_model(folder: Path) -> Path:
     from brushwork.style.fast import FastConfig, TransformerNet
-    from brushwork.style.pretrained import save_pretrained
+    from brushwork.models import save_pretrained
 
     torch.manual_seed(0)
     return save_pretrained(TransformerNet(FastConfig(channels=(4, 4, 4), residual_blocks=1, edge_kernel=3)), folder, backbone="vgg16-hed")
@@ -394,7 +394,7 @@ def test_fast_models_in_the_data_dir_are_methods(tmp_path):
 def test_adain_models_take_style_images_and_alpha(tmp_path):
     from brushwork.style.adain import AdaINConfig, Decoder
     from brushwork.style.feedforward import FeedForward, FFOptions
-    from brushwork.style.pretrained import save_pretrained
+    from brushwork.models import save_pretrained
 
     torch.manual_seed(0)
     model = save_pretrained(Decoder(AdaINConfig(width=0.125)), tmp_path / "data" / "models" / "light", backbone="vgg16-hed")

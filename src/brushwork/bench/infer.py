@@ -40,7 +40,7 @@ def _model_dirs(tmp: Path) -> dict[str, Path]:
     """A model folder per kind: packaged where there is one, else a fresh network saved to ``tmp``."""
     from ..style.adain import AdaINConfig, Decoder
     from ..style.fast import TransformerNet, preset
-    from ..style.pretrained import packaged_models, read_config, save_pretrained
+    from ..models import packaged_models, read_config, save_pretrained
 
     dirs: dict[str, Path] = {}
     for name, path in packaged_models().items():

@@ -22,7 +22,7 @@ from ..errors import BrushworkError
 from .registry import CONFIG, FORMAT_VERSION, WEIGHTS, kind_spec, known_importers
 
 PACKAGED = Path(__file__).resolve().parent.parent / "assets" / "models"
-DEFAULT_MODELS = {"adain": "adain-light"}  # kind -> packaged model used when none is named
+DEFAULT_MODELS = {"adain": "adain-light", "gram": "gram-hed"}  # kind -> packaged model used when none is named
 _STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 

@@ -1,6 +1,7 @@
 """GAN runs in the data directory: list them, sample grids, interpolate between two seeds.
 
-Runs are the folders ``<data>/runs/<name>`` holding a GAN ``run.json``. Clients name a
+Runs are the folders ``<data>/runs/<name>`` holding a GAN ``run.json``, or a model folder
+(hub kind ``gan-generator``, e.g. a run's ``model`` folder copied there). Clients name a
 run by its folder name, which is looked up among the runs found: a client's string never
 becomes a path.
 """
@@ -18,6 +19,7 @@ from ..errors import BrushworkError
 from ..gan.sample import LoadedGenerator, generate, load_generator, sample, slerp, truncated_normal
 from ..imagegrid import make_grid, scatter_image
 from ..imageio import to_pil
+from ..models import CONFIG, WEIGHTS
 from ..training.checkpoint import latest_checkpoint
 from ..training.runs import read_run
 from .uploads import ApiError
@@ -44,20 +46,20 @@ class GanRuns:
     def _folders(self) -> dict[str, Path]:
         if not self.root.is_dir():
             return {}
-        return {p.name: p for p in sorted(self.root.iterdir()) if p.is_dir() and (p / "run.json").is_file()}
+        return {p.name: p for p in sorted(self.root.iterdir()) if p.is_dir() and ((p / "run.json").is_file() or (p / CONFIG).is_file())}
 
     def list(self) -> list[dict[str, Any]]:
         """One summary a GAN run that has a checkpoint: name, preset, step, classes, image or points."""
         out = []
         for name, path in self._folders().items():
             try:
-                record = read_run(path, kind="gan")
+                record = {} if (path / CONFIG).is_file() else read_run(path, kind="gan")
                 gen = self._load(path)
             except BrushworkError:
                 continue
             out.append({"name": name, "created": record.get("created"), "step": gen.step, "ema": gen.ema,
                         "num_classes": gen.num_classes, "is_image": gen.is_image,
-                        "sample_shape": list(gen.sample_shape), "preset": record["options"].get("preset")})
+                        "sample_shape": list(gen.sample_shape), "preset": record.get("options", {}).get("preset")})
         return out
 
     def get(self, name: str) -> LoadedGenerator:
@@ -71,7 +73,10 @@ class GanRuns:
             raise ApiError(str(exc), 404) from None
 
     def _load(self, path: Path) -> LoadedGenerator:
-        ckpt = latest_checkpoint(path)
+        if (path / CONFIG).is_file():  # a model folder: reloaded when its weights change
+            ckpt: Any = (path / WEIGHTS).stat().st_mtime_ns if (path / WEIGHTS).is_file() else None
+        else:
+            ckpt = latest_checkpoint(path)
         with self._lock:
             cached = self._cache.get(path)
             if cached is not None and cached[0] == ckpt:
@@ -103,15 +108,16 @@ def sample_grid(gen: LoadedGenerator, n: int, seed: int, truncation: float | Non
 
 
 def interpolate_seeds(gen: LoadedGenerator, seed_a: int, seed_b: int, steps: int,
-                      truncation: float | None, class_id: int | None) -> bytes:
-    """PNG strip of ``steps`` images along the great circle from seed ``seed_a``'s noise to ``seed_b``'s.
+                      truncation: float | None, class_id: int | None, max_steps: int = MAX_STEPS) -> bytes:
+    """PNG strip of ``steps`` (2 to ``max_steps``) images along the great circle from seed
+    ``seed_a``'s noise to ``seed_b``'s.
 
     The end frames equal ``sample(gen, 1, seed=seed_a)`` and ``sample(gen, 1, seed=seed_b)``.
     """
     if not gen.is_image:
         raise ApiError("interpolation needs an image generator")
-    if not 2 <= steps <= MAX_STEPS:
-        raise ApiError(f"steps must be between 2 and {MAX_STEPS}, not {steps}")
+    if not 2 <= steps <= max_steps:
+        raise ApiError(f"steps must be between 2 and {max_steps}, not {steps}")
     _check(gen, truncation, class_id)
     ends = [truncated_normal(1, gen.z_dim, truncation, torch.Generator().manual_seed(s))[0] for s in (seed_a, seed_b)]
     z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))

@@ -161,7 +161,7 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
     """A method for each feed-forward model shipped with Brushwork and each model folder in
     ``models_dir`` (which wins over a packaged model of the same name): ``adain:NAME`` (takes
     1 to 4 style images) or ``fast:NAME`` (its style is built in). Unreadable folders are skipped."""
-    from ..style.pretrained import packaged_models, read_config
+    from ..models import packaged_models, read_config
 
     folders = packaged_models()
     if models_dir.is_dir():
@@ -220,23 +220,40 @@ def _translate_run(run_dir: Path, direction: str) -> Callable[[JobInputs, Progre
     return run
 
 
-def translation_methods(runs_dir: Path) -> dict[str, Method]:
-    """A method ``translate:NAME:DIRECTION`` for each translation run folder in ``runs_dir``
-    that has a checkpoint (CycleGAN: a2b and b2a; pix2pix: a2b). Other folders are skipped."""
-    if not runs_dir.is_dir():
-        return {}
+def _translation_directions(folder: Path) -> tuple[str, tuple[str, ...]] | None:
+    """``(model, directions)`` of a translation run with a checkpoint (CycleGAN: a2b and b2a;
+    pix2pix: a2b) or of a translator model folder (its one direction); None for other folders."""
+    from ..models import CONFIG, read_config
     from ..training.checkpoint import list_checkpoints
     from ..training.runs import read_run
 
+    try:
+        if (folder / CONFIG).is_file():
+            record = read_config(folder)
+            if record["kind"] != "translator":
+                return None
+            return str(record["config"]["translate"]["model"]), (str(record["config"]["direction"]),)
+        model = str(read_run(folder, kind="translate")["options"]["config"]["model"])
+    except (BrushworkError, KeyError, TypeError):
+        return None
+    if not list_checkpoints(folder):
+        return None
+    return model, ("a2b", "b2a") if model == "cyclegan" else ("a2b",)
+
+
+def translation_methods(runs_dir: Path) -> dict[str, Method]:
+    """A method ``translate:NAME:DIRECTION`` for each translation run folder in ``runs_dir``
+    that has a checkpoint (CycleGAN: a2b and b2a; pix2pix: a2b), and for each translator model
+    folder there (its own direction). Other folders are skipped."""
+    if not runs_dir.is_dir():
+        return {}
     out = {}
     for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        try:
-            model = str(read_run(folder, kind="translate")["options"]["config"]["model"])
-        except (BrushworkError, KeyError, TypeError):
+        found = _translation_directions(folder)
+        if found is None:
             continue
-        if not list_checkpoints(folder):
-            continue
-        for direction in ("a2b", "b2a") if model == "cyclegan" else ("a2b",):
+        model, directions = found
+        for direction in directions:
             name = f"translate:{folder.name}:{direction}"
             out[name] = Method(name, f"Translation ({model}, {direction.replace('2', ' to ').upper()}): {folder.name}", _translate_check,
                                _translate_run(folder, direction), min_styles=0, max_styles=0, options=("size",))
