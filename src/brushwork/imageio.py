@@ -35,12 +35,26 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import BrushworkError
 from .fsutil import atomic_path
+from .memory import check_memory
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """Default pixel limit (40 MP): larger images are refused before decoding."""
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
-"""File endings treated as images when a folder is given."""
+"""File endings Brushwork writes (:func:`save_image`)."""
+
+INPUT_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "GIF": ".gif"}
+"""Image formats every front end accepts (Pillow's format name -> usual suffix); GIF: first frame."""
+
+INPUT_SUFFIXES = IMAGE_SUFFIXES + (".gif",)
+"""File endings treated as images when a folder is given (the :data:`INPUT_FORMATS`)."""
+
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}
+"""Bytes per pixel of Pillow's decoded buffer by mode; every other mode (RGB, RGBA, CMYK, LA ...) takes 4."""
+
+CONVERT_BYTES_PER_PIXEL = 40
+"""What decoding a pixel costs after the decoder: an 8-bit RGBA copy (4 B) and three float32 RGB arrays
+(the NumPy image, the tensor and its compositing / clamping, 12 B each)."""
 
 ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
 
@@ -124,6 +138,22 @@ def _check_pixels(im: Image.Image, name: str, max_pixels: int | None) -> None:
             f"{name}: image is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of "
             f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)"
         )
+
+
+def decode_memory(im: Image.Image) -> int:
+    """Bytes that decoding ``im`` (opened, not yet loaded) will need: the decoder's buffer
+    (width x height x Pillow's bytes per pixel, at least bands x bytes per sample) plus
+    :data:`CONVERT_BYTES_PER_PIXEL` for the conversion to float RGB."""
+    w, h = im.size
+    per_pixel = max(_PIXEL_BYTES.get(im.mode, 4), len(im.getbands()))
+    if im.format == "TIFF":
+        per_pixel += 8  # tifffile's full-precision copy of a 16-bit RGB(A) file
+    return w * h * (per_pixel + CONVERT_BYTES_PER_PIXEL)
+
+
+def _check_memory(im: Image.Image, name: str) -> None:
+    w, h = im.size
+    check_memory(decode_memory(im), f"{name}: decoding this {w}x{h} image")
 
 
 def _to_srgb(im: Image.Image, name: str) -> Image.Image:
@@ -215,6 +245,8 @@ def load_image(
     else:
         im = _open(src, name)
     _check_pixels(im, name, max_pixels)
+    if not isinstance(src, Image.Image):
+        _check_memory(im, name)  # whatever the pixel limit says, never decode past the free memory
     try:
         with _pillow_pixel_limit(None):  # the size was checked above against our own limit
             im.load()
@@ -305,7 +337,7 @@ def save_image(
             arr = np.concatenate([arr, _quantize(_match_alpha(alpha, rgb), 65535)], axis=2)
         import tifffile
 
-        with atomic_path(path) as tmp:
+        with atomic_path(path, verify=_reads_back(arr.shape[1], arr.shape[0], tiff16=True)) as tmp:
             tifffile.imwrite(tmp, arr.astype(np.uint16), photometric="rgb", iccprofile=_SRGB_BYTES)
         return path
     keep_alpha = alpha is not None and suffix not in (".jpg", ".jpeg", ".bmp")
@@ -318,9 +350,29 @@ def save_image(
     elif suffix in (".png", ".tif", ".tiff"):
         kwargs = {"icc_profile": _SRGB_BYTES}
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}[suffix]
-    with atomic_path(path) as tmp:
+    with atomic_path(path, verify=_reads_back(*pil.size)) as tmp:
         pil.save(tmp, format=fmt, **kwargs)
     return path
+
+
+def _reads_back(width: int, height: int, tiff16: bool = False):
+    """A check for :func:`~brushwork.fsutil.atomic_path`: the written file decodes whole at
+    ``width`` x ``height`` (a writer on a full disk may end without an error but truncated)."""
+
+    def verify(tmp: Path) -> None:
+        if tiff16:
+            import tifffile
+
+            shape = tifffile.imread(tmp).shape
+            if shape[:2] != (height, width):
+                raise ValueError(f"reads back as {shape}")
+            return
+        with _pillow_pixel_limit(None), Image.open(tmp) as im:
+            if im.size != (width, height):
+                raise ValueError(f"reads back as {im.size[0]}x{im.size[1]}")
+            im.load()
+
+    return verify
 
 
 def resize_long_side(image: torch.Tensor, long_side: int) -> torch.Tensor:
@@ -345,4 +397,4 @@ def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path
     """Image files in ``folder`` (by ending), sorted by path."""
     folder = Path(folder)
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
