@@ -154,7 +154,7 @@ def prdc(real, fake, k, k_dc, features, weights, batch_size, max_images, samples
 @click.argument("content")
 @click.argument("style")
 @click.option("--features", default="vgg16-hed", show_default=True,
-              help="VGG weights for the distances (vgg16-hed offline, vgg19-imagenet, vgg16-imagenet or a file).")
+              help="VGG weights for the distances (vgg16-hed offline, vgg19-imagenet, vgg16-imagenet or a file), or magenta: distances between Magenta's 100-d style vectors.")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="Inception file for the ArtFID part (else the cached one, if any).")
 @click.option("--size", type=click.IntRange(min=32), default=256, show_default=True, help="Images are resized to SIZE x SIZE.")
@@ -167,6 +167,13 @@ def style(output, content, style, features, inception_weights, size, batch_size,
 
     Images pair up in sorted order of file names. ArtFID is reported only where the Inception weights are present.
     """
+    if features == "magenta":  # Magenta's style-vector space instead of VGG
+        from ..metrics.magenta_style import magenta_style_metrics
+
+        with _Warnings():
+            m = magenta_style_metrics(output, content, style, device=resolve_device(device))
+        return _report(m, as_json, f"style distance {m.style_distance:.4f}  cosine {m.style_cosine:.4f}  content->style "
+                                   f"{m.content_style_distance:.4f}  progress {m.style_progress:.4f}  (magenta, n={m.n})")
     from ..metrics.style import style_metrics
 
     with _Warnings():

