@@ -90,10 +90,11 @@ class _Reporter:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="16 needs a .tif output.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse larger input images.")
-@click.option("--method", type=click.Choice(["optimize", "adain", "fast"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model.")
+@click.option("--method", type=click.Choice(["optimize", "adain", "fast", "magenta", "multistyle26"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model; magenta: Magenta's arbitrary-style network (any STYLE); multistyle26: its 26 built-in styles.")
 @click.option("--model", "ff_model", help="Model folder (or packaged model name) for --method adain/fast [adain: the packaged adain-light].")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off (0 = content, 1 = full style).")
 @click.option("--tile", type=click.IntRange(min=0), default=0, help="adain/fast: process in tiles of N px (0: whole image).")
+@click.option("--style-index", help="multistyle26: built-in style 0-25, or a mix such as 3:0.7,12:0.3.")
 @device_option
 @quiet_option
 @json_option
@@ -102,13 +103,20 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
             style_loss: str, style_layer_weights: str | None, style_scale: float, preserve_color: str, init: str,
             optimizer: str, lr: float, mask: Path | None, backbone: str, weights: Path | None, pooling: str, seed: int, precision: str,
             save_every: int, keep_alpha: bool, quality: int, bit_depth: str, max_pixels: int, method: str,
-            ff_model: str | None, alpha: float, tile: int, device: str, quiet: bool, as_json: bool) -> None:
+            ff_model: str | None, alpha: float, tile: int, device: str, quiet: bool, as_json: bool, style_index: str | None = None) -> None:
     """Paint CONTENT (an image or a folder of images) in the style of STYLE(s).
 
     Multi-scale optimisation from about 128 px up to --size, with a Gram
     (default) or sliced-Wasserstein style loss on VGG features; or one pass of a
     feed-forward model: --method fast --model DIR (no STYLE) or --method adain [--model DIR].
     """
+    if method in ("magenta", "multistyle26"):
+        from .stylize_magenta import run_magenta
+
+        return run_magenta(content, styles, output, method=method, model=ff_model, size=size, style_weights=_floats(style_weights, "--style-weights"),
+                           style_index=style_index, alpha=alpha, preserve_color=preserve_color, precision=precision, keep_alpha=keep_alpha,
+                           quality=quality, bit_depth=int(bit_depth), max_pixels=max_pixels, device=resolve_device(device), quiet=quiet,
+                           as_json=as_json, pairs=_output_paths)
     if method != "optimize":
         from .stylize_ff import run_feedforward
 

@@ -179,6 +179,9 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
         options = COMMON_OPTIONS if kind == "adain" else tuple(o for o in COMMON_OPTIONS if o != "style_weight")
         out[f"{kind}:{folder.name}"] = Method(f"{kind}:{folder.name}", title, _ff_check(kind), _ff_run(folder),
                                               min_styles=styles[0], max_styles=styles[1], options=options)
+    from .magenta import magenta_methods  # Magenta's arbitrary-style network, when it can be had
+
+    out.update(magenta_methods())
     return out
 
 
