@@ -270,3 +270,26 @@ def test_models_import_command_records_provenance(tmp_path, folder, capsys):
     assert record["kind"] == "multistyle26" and "Apache-2.0" in record["provenance"]["licence"]
     assert len(record["provenance"]["files"]["multistyle26.onnx"]["sha256"]) == 64
     assert brushwork.load(tmp_path / "ms").kind == "multistyle26"
+
+
+def test_studio_method_and_python_api(tmp_path, arbitrary, gradient_rgb):
+    from PIL import Image
+
+    from brushwork import models
+    from brushwork.api import stylize_magenta
+    from brushwork.weights import cache_dir
+    from brushwork.web.magenta import magenta_methods
+    from brushwork.web.methods import JobInputs
+
+    model, prov = arbitrary
+    models.save_pretrained(model, cache_dir() / "models" / "magenta-arbitrary", provenance=prov)
+    content, style = tmp_path / "c.png", tmp_path / "s.png"
+    Image.fromarray(gradient_rgb).save(content)
+    Image.fromarray(gradient_rgb[::-1, ::-1].copy()).save(style)
+    method = magenta_methods()["magenta"]
+    with pytest.raises(BrushworkError, match="no iterations"):
+        method.check({"iterations": 3})
+    out = method.run(JobInputs(content, [style], method.check({"size": 40, "style_weight": 0.7}), None), lambda *a: None)
+    assert out.shape == (3, 30, 40) and 0 <= float(out.min()) and float(out.max()) <= 1
+    assert stylize_magenta(content, [style], size=36).size == (36, 27)
+    assert stylize_magenta(content, method="multistyle26", style_index="2:0.5,7:0.5", size=None).size == (32, 24)

