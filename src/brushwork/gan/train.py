@@ -322,6 +322,19 @@ def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[s
     return ckpt.save_checkpoint(run_dir, pos.step, tensors, state, keep=cfg.train.keep_checkpoints)
 
 
+def save_model(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
+    """Write the run's model folder ``RUN/model`` (hub kind ``gan-generator``) through the hub:
+    the EMA generator when the run keeps one, else G; replaced whole at every checkpoint."""
+    from ..models import save_pretrained
+    from .sample import MODEL_DIR, LoadedGenerator
+
+    has_ema = p.ema is not None
+    G = p.ema.shadow if has_ema else p.G
+    gen = LoadedGenerator(G, cfg, pos.step, has_ema, run_dir, tuple(p.data.sample_shape))
+    prov = {"how": "trained with brushwork gan train", "source": run_dir.name, "step": pos.step, "ema": has_ema, "metrics": metrics}
+    return save_pretrained(gen, run_dir / MODEL_DIR, provenance=prov)
+
+
 def restore(p: Parts, json_path: Path) -> Position:
     """Load a checkpoint into ``p``; returns the position it was taken at."""
     state = ckpt.unpack_state(json_path, *_state_objects(p))
@@ -445,6 +458,7 @@ def train(
 
     def checkpoint(_: int, metrics: dict[str, Any]) -> Path:
         path = save(cfg, p, pos, run_dir, metrics)
+        save_model(cfg, p, pos, run_dir, metrics)
         emit("checkpoint", {"path": str(path), "step": pos.step})
         return path
 

@@ -19,10 +19,11 @@ import torch
 
 from ..errors import BrushworkError
 from ..imageio import resize, resize_long_side
+from ..models import load as load_model
+from ..models import read_config, resolve
 from ..precision import autocast, resolve_precision
 from . import adain as A
 from .color import match_color, transfer_luminance
-from .pretrained import check_backbone, from_pretrained, read_config, resolve_model_dir
 from .tiling import run_tiled
 
 COLOR_MODES = ("none", "luminance", "histogram")
@@ -86,6 +87,17 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters (malloc.h)
 _HEAP_KEPT: bool | None = None
 
 
+def check_backbone(record: dict, backbone: str | None, where: str | os.PathLike) -> str:
+    """The backbone of a style model's ``record``, which must be ``backbone`` when that is given;
+    BrushworkError for a model of a kind without one (not a style model) or another backbone."""
+    trained = record.get("backbone")
+    if not isinstance(trained, str):
+        raise BrushworkError(f"{where}: is a {record['kind']} model, not a feed-forward style model")
+    if backbone is not None and backbone != trained:
+        raise BrushworkError(f"{where}: this {record['kind']} model was trained with backbone {trained!r}, not {backbone!r}")
+    return trained
+
+
 class FeedForward:
     """A loaded model, ready to stylise. ``kind`` is ``"fast"`` or ``"adain"``.
 
@@ -98,12 +110,12 @@ class FeedForward:
 
     def __init__(self, model: str | os.PathLike, *, backbone: str | None = None, weights: str | os.PathLike | None = None,
                  device: str = "cpu", precision: str = "auto", progress: bool = False) -> None:
-        self.dir = resolve_model_dir(model)
+        self.dir = resolve(model)
         self.record = read_config(self.dir)
         self.backbone = check_backbone(self.record, backbone, self.dir)
         self.kind: str = self.record["kind"]
         self.device, self.precision = torch.device(device), resolve_precision(precision, device)
-        self.net = from_pretrained(self.dir, device=device).to(memory_format=torch.channels_last)
+        self.net = load_model(self.dir, device=device).to(memory_format=torch.channels_last)
         if self.precision == "bfloat16":
             self.net.to(torch.bfloat16)  # runs in bfloat16 throughout, not under autocast (see fast.weight_precision)
         if self.device.type == "cpu":
@@ -221,7 +233,7 @@ def export_onnx(ff: FeedForward, path: str | os.PathLike, *, opset: int = 17, ch
     from ..gan.export import check_onnx, export_graph
 
     g = torch.Generator().manual_seed(0)
-    net = from_pretrained(ff.dir).cpu()  # a contiguous float32 copy for tracing
+    net = load_model(ff.dir)  # a contiguous float32 CPU copy for tracing
     if ff.kind == "fast":
         model: torch.nn.Module = _FastGraph(net).eval()
         args: tuple[torch.Tensor, ...] = (torch.rand(1, 3, size, size, generator=g),)

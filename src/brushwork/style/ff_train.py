@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import torch
 
@@ -30,6 +30,7 @@ from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
 from ..imagegrid import save_grid
 from ..imageio import load_image, resize, resize_long_side
+from ..models import save_pretrained
 from ..precision import autocast
 from ..training import checkpoint as ckpt
 from ..training.loop import (
@@ -48,11 +49,11 @@ from . import adain as A
 from .fast import TransformerNet, preset
 from .feedforward import keep_freed_memory
 from .losses import GramStyleLoss, tv_loss
-from ..models import save_pretrained
 
 FAST_CONTENT = "relu2_2"
 FAST_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 RUN = "run"
+StyleNet = Union[TransformerNet, A.Decoder]
 BUNDLED = ("astronaut", "chelsea", "coffee", "rocket")
 
 
@@ -391,7 +392,8 @@ def train(
         state.update(config=asdict(cfg), metrics=metrics)
         path = ckpt.save_checkpoint(run_dir, step, tensors, state)
         note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "content": cfg.content, "style": cfg.style, "metrics": metrics}
-        save_pretrained(p.net, out, backbone=cfg.backbone, training=note, half=cfg.half)
+        prov = {"source": "Brushwork", "how": f"trained with brushwork style train-{cfg.kind}", "training": note}
+        save_pretrained(p.net, out, backbone=cfg.backbone, provenance=prov, half=cfg.half)
         emit("checkpoint", {"path": str(path), "step": step})
         return path
 

@@ -19,6 +19,7 @@ from ..imagegrid import save_grid
 from ..training import checkpoint as ckpt
 from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
 from ..training.metrics_log import MetricsLog
+from .apply import save_model_folders
 from .base import TranslationModel
 from .config import TranslateConfig
 from .data import TranslationData, fixed_batch, load_paired, load_unpaired, sample_batch
@@ -115,6 +116,7 @@ def train(
 
     def checkpoint(s: int, metrics: dict[str, Any]) -> Path:
         path = save(model, gen, s, run_dir, metrics)
+        save_model_folders({d: model.generator(d) for d in model.directions}, model.cfg, s, run_dir)
         emit("checkpoint", {"path": str(path), "step": s})
         return path
 
