@@ -15,6 +15,7 @@ BENCHMARKS = {
     "families": "brushwork.bench.families:command",
     "serve": "brushwork.bench.serve:command",
     "infer": "brushwork.bench.infer:command",
+    "quality": "brushwork.bench.quality:command",
 }
 
 
