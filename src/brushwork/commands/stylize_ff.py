@@ -22,7 +22,7 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
     from ..style.feedforward import FeedForward, FFOptions
 
     if not model:
-        from ..style.pretrained import default_model
+        from ..models import default_model
 
         model = str(default_model(method))  # AdaIN: the packaged decoder; fast: an error (style built in)
     if bit_depth == 16 and output.suffix.lower() not in (".tif", ".tiff"):

@@ -13,7 +13,7 @@ from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
 
-direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True, help="a2b: domain A to B; b2a (CycleGAN only): B to A.")
+direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None, help="a2b: domain A to B; b2a (CycleGAN only): B to A. Default: a2b for a run, a model folder's own direction.")
 model_choice = click.Choice(["cyclegan", "pix2pix"])
 
 
@@ -113,13 +113,13 @@ def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, c
 @device_option
 @json_option
 def apply(run, source, output, direction, model, long_side, device, as_json) -> None:
-    """Translate an image, or every image in a folder, with a trained run."""
+    """Translate an image, or every image in a folder, with a trained run or a translator model folder (RUN/model-a2b ...)."""
     from ..translate.apply import load_translator, translate_path
 
     tr = load_translator(run, direction, model=model, device=resolve_device(device))
     result = translate_path(tr, source, output, long_side=long_side)
     if as_json:
-        emit_json({"run": run, "model": tr.cfg.model, "direction": direction, "step": tr.step, **result})
+        emit_json({"run": run, "model": tr.cfg.model, "direction": tr.direction, "step": tr.step, **result})
     else:
         click.echo(f"wrote {len(result['written'])} image(s) to {output}" + (f" ({result['skipped']} unreadable skipped)" if result["skipped"] else ""))
 
@@ -131,7 +131,7 @@ def apply(run, source, output, direction, model, long_side, device, as_json) -> 
 @onnx_options
 @json_option
 def export(run, output, direction, opset, check, as_json) -> None:
-    """Export one direction's generator to ONNX (images in [0, 1] in and out)."""
+    """Export one direction's generator (of a run or a model folder) to ONNX (images in [0, 1] in and out)."""
     from ..translate.apply import export_onnx, load_translator
 
     result = export_onnx(load_translator(run, direction), output, opset=opset, check=check)

@@ -91,17 +91,19 @@ def generator_for(cfg: TranslateConfig, direction: str) -> nn.Module:
     return UnetGenerator(cfg.ngf, cfg.unet_depth, cfg.dropout)
 
 
-def load_translator(run: str | os.PathLike, direction: str = "a2b", *, model: str | None = None, device: str = "cpu") -> Translator:
+def load_translator(run: str | os.PathLike, direction: str | None = "a2b", *, model: str | None = None, device: str = "cpu") -> Translator:
     """The generator that translates in ``direction``: from a model folder ``run`` (its own
-    direction, which must be ``direction``), or from the newest checkpoint of the run ``run``.
+    direction, which must be ``direction`` unless that is None), or from the newest checkpoint
+    of the run ``run`` (``None``: ``a2b``).
 
     Raises BrushworkError when ``run`` is neither, has no checkpoint, was trained as a
     different ``model`` than asked for, or has no generator for ``direction``.
     """
-    if direction not in DIRECTIONS:
+    if direction is not None and direction not in DIRECTIONS:
         raise BrushworkError(f"--direction must be a2b or b2a, not {direction!r}")
     if (Path(run) / CONFIG).is_file():
         return _from_model_folder(run, direction, model, device)
+    direction = direction or "a2b"
     read_run(run, kind="translate")
     path = ckpt.latest_checkpoint(run)
     tensors, state = ckpt.load_checkpoint(path)
@@ -118,13 +120,13 @@ def load_translator(run: str | os.PathLike, direction: str = "a2b", *, model: st
     return Translator(net, cfg, direction, int(state["step"]), net.multiple, dev)
 
 
-def _from_model_folder(path: str | os.PathLike, direction: str, model: str | None, device: str) -> Translator:
+def _from_model_folder(path: str | os.PathLike, direction: str | None, model: str | None, device: str) -> Translator:
     from ..models import load
 
     tr = load(path, kind="translator", device=device)
     if model is not None and model != tr.cfg.model:
         raise BrushworkError(f"{path}: is a {tr.cfg.model} model, not a {model} model")
-    if tr.direction != direction:
+    if direction is not None and tr.direction != direction:
         raise BrushworkError(f"{path}: this model folder translates {tr.direction}, not {direction}")
     return tr
 
