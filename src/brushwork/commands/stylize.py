@@ -9,7 +9,8 @@ import click
 from ..errors import BrushworkError
 from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, save_image
 from ..style.optimize import StyleOptions, StyleProgress
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .batch import Batch
+from .common import device_option, json_option, quiet_option, reserve_output, resolve_device, show_progress
 
 _D = StyleOptions()
 
@@ -35,6 +36,18 @@ def _output_paths(content: Path, out: Path) -> list[tuple[Path, Path]]:
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise BrushworkError(f"{out}: unsupported output format {out.suffix or '(none)'}; use one of {', '.join(IMAGE_SUFFIXES)}")
     return [(content, out)]
+
+
+def reserve_outputs(content: Path, out: Path) -> None:
+    """Create the output folder, or the output file's temporary file, before any work
+    (OutputError now if it cannot be written); the reservation ends with the command."""
+    from ..fsutil import reserve_folder
+
+    if content.is_dir():
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            reserve_folder(out)
+    elif out.suffix.lower() in IMAGE_SUFFIXES:
+        reserve_output(out)
 
 
 class _Reporter:
@@ -72,6 +85,7 @@ class _Reporter:
 @click.option("--content-weight", type=float, default=_D.content_weight, show_default=True)
 @click.option("--style-weight", type=float, default=_D.style_weight, show_default=True)
 @click.option("--tv-weight", type=float, default=_D.tv_weight, show_default=True)
+@click.option("--color-weight", type=float, default=_D.color_weight, show_default=True, help="Weight of the pixel-space colour loss (OKLab colour distribution of the style).")
 @click.option("--style-loss", type=click.Choice(["gram", "wasserstein"]), default=_D.style_loss, show_default=True)
 @click.option("--style-layer-weights", help="Weights of relu1_1,relu2_1,relu3_1,relu4_1,relu5_1.")
 @click.option("--style-scale", type=float, default=_D.style_scale, show_default=True, help="Style image size relative to the output.")
@@ -90,26 +104,28 @@ class _Reporter:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True, help="16 needs a .tif output.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True, help="Refuse larger input images.")
-@click.option("--method", type=click.Choice(["optimize", "adain", "fast", "magenta", "multistyle26"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model; magenta: Magenta's arbitrary-style network (any STYLE); multistyle26: its 26 built-in styles.")
+@click.option("--method", type=click.Choice(["optimize", "adain", "fast", "wct", "gram", "magenta", "multistyle26"]), default="optimize", show_default=True, help="optimize (best, slow); adain or fast: one pass of a feed-forward --model; wct: universal style transfer (packaged decoders); gram: learned linear transform of the style's Gram matrices (Li et al. 2019, packaged gram-hed); magenta: Magenta's arbitrary-style network (any STYLE); multistyle26: its 26 built-in styles.")
 @click.option("--model", "ff_model", help="Model folder (or packaged model name) for --method adain/fast [adain: the packaged adain-light].")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off (0 = content, 1 = full style).")
 @click.option("--tile", type=click.IntRange(min=0), default=0, help="adain/fast: process in tiles of N px (0: whole image).")
+@click.option("--variety", type=float, default=0.0, show_default=True, help="gram: 0 to 1, how far --seed perturbs the style transform (0: deterministic).")
 @click.option("--style-index", help="multistyle26: built-in style 0-25, or a mix such as 3:0.7,12:0.3.")
 @device_option
 @quiet_option
 @json_option
 def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, iterations: int, initial_iterations: int,
-            min_size: int, style_weights: str | None, content_weight: float, style_weight: float, tv_weight: float,
+            min_size: int, style_weights: str | None, content_weight: float, style_weight: float, tv_weight: float, color_weight: float,
             style_loss: str, style_layer_weights: str | None, style_scale: float, preserve_color: str, init: str,
             optimizer: str, lr: float, mask: Path | None, backbone: str, weights: Path | None, pooling: str, seed: int, precision: str,
             save_every: int, keep_alpha: bool, quality: int, bit_depth: str, max_pixels: int, method: str,
-            ff_model: str | None, alpha: float, tile: int, device: str, quiet: bool, as_json: bool, style_index: str | None = None) -> None:
+            ff_model: str | None, alpha: float, tile: int, device: str, quiet: bool, as_json: bool, style_index: str | None = None, variety: float = 0.0) -> None:
     """Paint CONTENT (an image or a folder of images) in the style of STYLE(s).
 
     Multi-scale optimisation from about 128 px up to --size, with a Gram
     (default) or sliced-Wasserstein style loss on VGG features; or one pass of a
     feed-forward model: --method fast --model DIR (no STYLE) or --method adain [--model DIR].
     """
+    reserve_outputs(content, output)  # an unwritable output fails now, not after the work
     if method in ("magenta", "multistyle26"):
         from .stylize_magenta import run_magenta
 
@@ -117,6 +133,8 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
                            style_index=style_index, alpha=alpha, preserve_color=preserve_color, precision=precision, keep_alpha=keep_alpha,
                            quality=quality, bit_depth=int(bit_depth), max_pixels=max_pixels, device=resolve_device(device), quiet=quiet,
                            as_json=as_json, pairs=_output_paths)
+    if variety and method != "gram":
+        raise BrushworkError("--variety applies to --method gram only")
     if method != "optimize":
         from .stylize_ff import run_feedforward
 
@@ -124,7 +142,8 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
                                preserve_color=preserve_color, mask=mask, alpha=alpha, tile=tile, precision=precision,
                                backbone=None if click.get_current_context().get_parameter_source("backbone").name == "DEFAULT" else backbone,
                                weights=weights, keep_alpha=keep_alpha, quality=quality, bit_depth=int(bit_depth), max_pixels=max_pixels,
-                               device=resolve_device(device), quiet=quiet, as_json=as_json, pairs=_output_paths)
+                               device=resolve_device(device), quiet=quiet, as_json=as_json, pairs=_output_paths,
+                               **({"variety": variety, "seed": seed} if method == "gram" else {}))
     if not styles:
         raise BrushworkError("give at least one STYLE image (or --method fast --model DIR)")
     import time
@@ -135,7 +154,7 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
 
     options = StyleOptions(
         size=size, iterations=iterations, initial_iterations=initial_iterations, min_size=min_size,
-        content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+        content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, color_weight=color_weight,
         style_blend=_floats(style_weights, "--style-weights"), style_loss=style_loss,
         style_layer_weights=_floats(style_layer_weights, "--style-layer-weights"), style_scale=style_scale,
         preserve_color=preserve_color, init=init, optimizer=optimizer, lr=lr, seed=seed, precision=precision,
@@ -148,8 +167,9 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
     pairs = _output_paths(content, output)
     style_images = [load_image(s, max_pixels=max_pixels).rgb for s in styles]  # decoded once for every content
     model = load_vgg(backbone, weights, pooling=pooling, device=device, progress=not quiet)
-    reports = []
-    for src, dst in pairs:
+    batch = Batch(content, output, quiet=quiet, as_json=as_json)
+
+    def one(src: Path, dst: Path) -> dict:
         reporter = _Reporter(show_progress(quiet, as_json), save_every, dst, src.name)
         start = time.perf_counter()
         try:
@@ -159,12 +179,15 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
             reporter.close()
         save_image(out.result.image, dst, quality=quality, bit_depth=int(bit_depth), alpha=out.alpha)
         w, h = out.result.image.shape[2], out.result.image.shape[1]
-        reports.append({
+        report = {
             "output": str(dst), "size": [int(w), int(h)], "method": "optimize", "backbone": backbone,
             "seconds": round(time.perf_counter() - start, 3), "iterations": out.result.iterations,
             "losses": {k: round(v, 6) for k, v in out.result.losses.items()},
-        })
+        }
         if not as_json and not quiet:
-            click.echo(f"{dst}  {w}x{h}  {reports[-1]['seconds']:.1f} s", err=True)
-    if as_json:
-        emit_json(reports[0] if len(reports) == 1 and not content.is_dir() else {"outputs": reports})
+            click.echo(f"{dst}  {w}x{h}  {report['seconds']:.1f} s", err=True)
+        return report
+
+    for src, dst in pairs:
+        batch.run(src, dst, lambda: one(src, dst))
+    batch.finish()

@@ -15,21 +15,7 @@ from __future__ import annotations
 
 import torch
 
-# sRGB (linear) -> LMS and LMS' -> OKLab (Ottosson 2020).
-_M1 = torch.tensor([[0.4122214708, 0.5363325363, 0.0514459929],
-                    [0.2119034982, 0.6806995451, 0.1073969566],
-                    [0.0883024619, 0.2817188376, 0.6299787005]], dtype=torch.float64)
-_M2 = torch.tensor([[0.2104542553, 0.7936177850, -0.0040720468],
-                    [1.9779984951, -2.4285922050, 0.4505937099],
-                    [0.0259040371, 0.7827717662, -0.8086757660]], dtype=torch.float64)
-
-
-def srgb_to_oklab(rgb: torch.Tensor) -> torch.Tensor:
-    """``(3, H, W)`` sRGB in [0, 1] -> ``(3, H, W)`` OKLab (float64)."""
-    c = rgb.double().clamp(0, 1)
-    linear = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    lms = torch.einsum("ij,jhw->ihw", _M1, linear)
-    return torch.einsum("ij,jhw->ihw", _M2, lms.clamp_min(0) ** (1 / 3))
+from ..colorspace import srgb_to_oklab
 
 
 def _directions(projections: int, seed: int) -> torch.Tensor:
@@ -64,6 +50,6 @@ def color_distance(a: torch.Tensor, b: torch.Tensor, *, projections: int = 64, q
 
 def _pixels(rgb: torch.Tensor, max_pixels: int) -> torch.Tensor:
     """``(3, N)`` OKLab colours of ``rgb``, at most ``max_pixels`` of them (regular stride)."""
-    flat = srgb_to_oklab(rgb).flatten(1)
+    flat = srgb_to_oklab(rgb.double()).flatten(1)
     stride = max(1, -(-flat.shape[1] // max_pixels))
     return flat[:, ::stride]

@@ -26,7 +26,7 @@ from ..errors import BrushworkError
 from ..imageio import resize
 from ..precision import PRECISIONS, autocast, resolve_precision
 from .color import match_color, transfer_luminance
-from .losses import STYLE_LOSSES, ContentLoss, SlicedWassersteinStyleLoss, tv_loss
+from .losses import STYLE_LOSSES, ColorDistributionLoss, ContentLoss, SlicedWassersteinStyleLoss, tv_loss
 from .memory import check_fits
 
 
@@ -45,6 +45,8 @@ class StyleOptions:
         style_weight: overall weight of the style loss.
         style_blend: blend weights of several style images (normalised to sum 1).
         tv_weight: weight of the total-variation loss.
+        color_weight: weight of the colour-distribution loss in pixel space (sliced Wasserstein-2
+            between the output's and the style's OKLab colours; 0 disables it).
         style_loss: ``"gram"`` (Gatys) or ``"wasserstein"`` (sliced Wasserstein-2).
         style_layers / style_layer_weights: VGG layers matched for style and their weights.
         content_layers: VGG layers matched for content.
@@ -67,6 +69,7 @@ class StyleOptions:
     style_weight: float = 1.0
     style_blend: tuple[float, ...] | None = None
     tv_weight: float = 2.0
+    color_weight: float = 0.0
     style_loss: str = "gram"
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     style_layer_weights: tuple[float, ...] | None = None
@@ -84,9 +87,11 @@ class StyleOptions:
         """Raise :class:`BrushworkError` for out-of-range values; return self."""
         checks = [
             (16 <= self.size <= 8192, f"size must be between 16 and 8192 px, not {self.size}"),
-            (self.iterations >= 0 and self.initial_iterations >= 1, "iterations must be positive"),
+            (self.iterations >= 1 and self.initial_iterations >= 1, f"iterations must be positive, not {self.iterations} (initial: {self.initial_iterations})"),
+            (all(math.isfinite(v) for v in (self.content_weight, self.style_weight, self.tv_weight, self.color_weight, self.lr, self.style_scale, *(self.style_blend or ()), *(self.style_layer_weights or ()))),
+             "loss weights, style weights, learning rate and style scale must be finite numbers"),
             (self.min_size >= 16, f"min size must be at least 16 px, not {self.min_size}"),
-            (self.content_weight >= 0 and self.style_weight >= 0 and self.tv_weight >= 0, "loss weights must not be negative"),
+            (min(self.content_weight, self.style_weight, self.tv_weight, self.color_weight) >= 0, "loss weights must not be negative"),
             (self.style_loss in STYLE_LOSSES, f"style loss must be one of {', '.join(STYLE_LOSSES)}, not {self.style_loss!r}"),
             (self.optimizer in ("adam", "lbfgs"), f"optimizer must be adam or lbfgs, not {self.optimizer!r}"),
             (self.lr > 0, "learning rate must be positive"),
@@ -176,6 +181,8 @@ class _Objective:
         else:
             regions = [(mask, [0], [1.0])] + ([(1 - mask, [1], [1.0])] if len(styles) > 1 else [])
         self.style: list[dict[str, torch.nn.Module]] = []
+        self.color = [ColorDistributionLoss([styles[i] for i in idx], w, m, seed=seed * 1000 + r)
+                      for r, (m, idx, w) in enumerate(regions)] if opts.color_weight > 0 else []
         for r, (m, idx, w) in enumerate(regions):
             losses = {}
             for k, name in enumerate(opts.style_layers):
@@ -194,6 +201,8 @@ class _Objective:
         return {name: f.float() for name, f in feats.items()}
 
     def resample(self) -> None:
+        for loss in self.color:
+            loss.resample()
         for region in self.style:
             for loss in region.values():
                 if isinstance(loss, SlicedWassersteinStyleLoss):
@@ -206,7 +215,12 @@ class _Objective:
                     for a, region in zip(self.area, self.style))
         tv = tv_loss(image) * 1e3 / max(image.shape[-2:])  # resolution-independent scale
         total = self.opts.content_weight * content + self.opts.style_weight * style + self.opts.tv_weight * tv
-        return total, {"content": float(content.detach()), "style": float(style.detach()), "tv": float(tv.detach())}
+        parts = {"content": float(content.detach()), "style": float(style.detach()), "tv": float(tv.detach())}
+        if self.color:
+            color = sum(a * loss(image) for a, loss in zip(self.area, self.color))
+            total = total + self.opts.color_weight * color
+            parts["color"] = float(color.detach())
+        return total, parts
 
 
 def _initial_image(content: torch.Tensor, styles: list[torch.Tensor], init: str, generator: torch.Generator) -> torch.Tensor:
