@@ -143,8 +143,12 @@ def resnet_keys(n_blocks: int, norm: str, ngf: int = 64, old: bool = False, drop
 
 
 def _normed(sd, name, h, norm):
+    """``norm``: instance, batch (eval mode: running statistics), batch-train (training mode, as the
+    original test.py without --eval runs its batches of one image) or none."""
     if norm == "batch":
         return F.batch_norm(h, sd[f"{name}.running_mean"], sd[f"{name}.running_var"], sd[f"{name}.weight"], sd[f"{name}.bias"], False, 0.1, 1e-5)
+    if norm == "batch-train":
+        return F.batch_norm(h, None, None, sd[f"{name}.weight"], sd[f"{name}.bias"], True, 0.1, 1e-5)
     return F.instance_norm(h, eps=1e-5) if norm == "instance" else h
 
 

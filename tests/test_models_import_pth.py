@@ -238,22 +238,26 @@ def test_pix2pix_unet256_batch_norm_matches_published_network(tmp_path):
     assert ref.std() > 0.02 and (tr(x) - ref).abs().max().item() <= TOL
 
 
-@pytest.mark.parametrize("case", ["resnet6-batch-dropout", "unet128-instance", "unet128-none"])
+@pytest.mark.parametrize("case", ["resnet6-batch-dropout", "unet128-instance", "unet128-none", "unet128-batch-image"])
 def test_cyclegan_variants_detected_from_keys(tmp_path, case):
     from brushwork.models.importers.cyclegan_junyan import import_cyclegan
 
+    stats = "image" if case.endswith("-image") else "running"
     if case.startswith("resnet"):
         sd, size = random_state(resnet_keys(6, "batch", ngf=16, dropout=True), seed=14), 32
         forward = lambda x: resnet_reference(sd, x, 6, "batch", dropout=True)  # noqa: E731
     else:
         norm = case.split("-")[1]
         sd, size = random_state(unet_keys(7, norm, ngf=8), seed=15), 128
-        forward = lambda x: unet_reference(sd, x, 7, norm)  # noqa: E731
+        forward = lambda x: unet_reference(sd, x, 7, "batch-train" if stats == "image" else norm)  # noqa: E731
     torch.save(sd, tmp_path / "net_G_A.pth")
-    tr, prov = import_cyclegan(tmp_path / "net_G_A.pth", direction="a2b")
+    tr, prov = import_cyclegan(tmp_path / "net_G_A.pth", direction="a2b", batch_stats=stats)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(16))
     with torch.no_grad():
         assert (tr(x) - (forward(x * 2 - 1) + 1) / 2).abs().max().item() <= TOL
+        if stats == "image":  # the choice travels in the model folder
+            again = models.load(models.save_pretrained(tr, tmp_path / "m"), kind="translator")
+            assert torch.equal(again(x), tr(x))
     broken = {k: v for k, v in sd.items() if "num_batches_tracked" not in k}  # pre-0.4.1 batch-norm files: accepted
     broken[next(iter(broken))] = torch.zeros(1, 1, 1, 1)
     torch.save(broken, tmp_path / "bad.pth")

@@ -19,8 +19,9 @@ default), and the keys of the original nesting (``model.N...``, ``model.model.1.
   widths ``ngf * (1, 2, 4, 8, 8, ...)``. Height and width must be multiples of ``2**levels``.
 
 Images in and out are ``(N, C, H, W)`` in ``[-1, 1]``. Norms: ``instance`` (no affine, no
-running statistics; the convolutions have biases), ``batch`` (affine, running statistics used
-in eval mode; the convolutions before a norm have no bias) or ``none``.
+running statistics; the convolutions have biases), ``batch`` (affine; the running statistics, or
+with ``batch_stats="image"`` each image's own; the convolutions before a norm have no bias) or
+``none``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class JunyanSpec:
         dropout: dropout 0.5 in the residual blocks (``resnet``: shifts the keys of the second
             conv) or after the middle U-Net levels (``unet``); inactive in eval mode.
         input_nc, output_nc: image channels in and out.
+        batch_stats: for batch norms, ``running`` (the file's running statistics: the original
+            ``test.py --eval``) or ``image`` (each image's own statistics, as the original
+            ``test.py`` without ``--eval`` normalises its one-image batches).
     """
 
     layout: str
@@ -60,8 +64,11 @@ class JunyanSpec:
     dropout: bool = False
     input_nc: int = 3
     output_nc: int = 3
+    batch_stats: str = "running"
 
     def __post_init__(self) -> None:
+        if self.batch_stats not in ("running", "image"):
+            raise BrushworkError(f"batch_stats must be running or image, not {self.batch_stats!r}")
         if self.layout not in LAYOUTS:
             raise BrushworkError(f"junyan generator layout must be resnet or unet, not {self.layout!r}")
         if self.norm not in NORMS:
@@ -76,12 +83,28 @@ class JunyanSpec:
         return asdict(self)
 
 
+class ImageStatsBatchNorm(nn.BatchNorm2d):
+    """A batch norm (same parameters and buffers) that normalises each image with its own
+    statistics, as a training-mode batch norm does a batch of one; the running statistics are kept
+    but not used."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
 def _norm(kind: str, channels: int) -> nn.Module:
+    """``kind``: ``instance``, ``batch``, ``batch-image`` (:class:`ImageStatsBatchNorm`) or ``none``."""
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
+    if kind == "batch-image":
+        return ImageStatsBatchNorm(channels)
     return nn.Identity()
+
+
+def _norm_kind(spec: "JunyanSpec") -> str:
+    return "batch-image" if spec.norm == "batch" and spec.batch_stats == "image" else spec.norm
 
 
 class ResnetBlock(nn.Module):
@@ -105,7 +128,7 @@ class ResnetNet(nn.Module):
     def __init__(self, spec: JunyanSpec) -> None:
         super().__init__()
         self.spec, self.multiple = spec, 4
-        g, bias, norm = spec.ngf, spec.norm == "instance", spec.norm
+        g, bias, norm = spec.ngf, spec.norm == "instance", _norm_kind(spec)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(spec.input_nc, g, 7, bias=bias), _norm(norm, g), nn.ReLU(True)]
         for width in (g, 2 * g):
             layers += [nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=bias), _norm(norm, 2 * width), nn.ReLU(True)]
@@ -157,7 +180,7 @@ class UnetNet(nn.Module):
     def __init__(self, spec: JunyanSpec) -> None:
         super().__init__()
         self.spec, self.multiple = spec, 2**spec.levels
-        g, norm = spec.ngf, spec.norm
+        g, norm = spec.ngf, _norm_kind(spec)
         level = UnetLevel(8 * g, 8 * g, None, norm=norm)
         for _ in range(spec.levels - 5):
             level = UnetLevel(8 * g, 8 * g, level, norm=norm, dropout=spec.dropout)

@@ -15,7 +15,8 @@ code. The architecture is read from the keys (:func:`detect`):
   ``none``. Instance-norm files from PyTorch 0.3 / 0.4 carry ``running_mean`` / ``running_var`` /
   ``num_batches_tracked`` of their norms: dropped, as the original code does (its instance norms
   use each image's statistics). Batch norms use the file's running statistics (the original
-  ``test.py --eval``; without ``--eval`` that code normalises with the test image's own statistics).
+  ``test.py --eval``), or with the option ``batch_stats=image`` each image's own statistics (the
+  original ``test.py`` without ``--eval``, which also keeps its random dropout on).
 
 Inputs are mapped from [0, 1] to [-1, 1] and back (the original ``Normalize(0.5, 0.5)`` and
 ``tensor2im``); sizes that are not a multiple of the network's need are padded (edge pixels
@@ -25,6 +26,7 @@ repeated) and cropped back.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +82,11 @@ def detect(state: dict[str, torch.Tensor], where: Path | str) -> JunyanSpec:
     raise BrushworkError(f"{where}: not {WHAT} state dict (expected model.1.weight or model.model.0.weight; found {shown})")
 
 
-def convert(state: dict[str, torch.Tensor], where: Path | str) -> tuple[nn.Module, JunyanSpec, int]:
+def convert(state: dict[str, torch.Tensor], where: Path | str, batch_stats: str = "running") -> tuple[nn.Module, JunyanSpec, int]:
     """The eval-mode generator holding ``state``, its spec, and how many stale instance-norm
-    statistics were dropped. BrushworkError (one line) for keys that do not fit."""
-    spec = detect(state, where)
+    statistics were dropped. ``batch_stats``: see :class:`~brushwork.translate.junyan.JunyanSpec`.
+    BrushworkError (one line) for keys that do not fit."""
+    spec = replace(detect(state, where), batch_stats=batch_stats)
     net = build(spec)
     expected = net.state_dict()
     instance = {name for name, m in net.named_modules() if isinstance(m, nn.InstanceNorm2d)}
@@ -102,6 +105,14 @@ def _describe(spec: JunyanSpec) -> str:
     return f"{shape}, ngf {spec.ngf}, {spec.norm} norm"
 
 
+def _norm_note(spec: JunyanSpec) -> str:
+    if spec.norm != "batch":
+        return f"{spec.norm} norm"
+    if spec.batch_stats == "image":
+        return "batch norm with each image's own statistics (test.py without --eval; no dropout)"
+    return "batch norm with the file's running statistics (test.py --eval)"
+
+
 def _direction(source: Path, direction: str | None, layout: str) -> str:
     if direction is None:
         direction = "b2a" if re.search(r"G_B\b|G_B\.", source.name) else "a2b"
@@ -112,12 +123,14 @@ def _direction(source: Path, direction: str | None, layout: str) -> str:
     return direction
 
 
-def import_cyclegan(source: Path, direction: str | None = None, **options: Any) -> tuple[Any, dict[str, Any]]:
+def import_cyclegan(source: Path, direction: str | None = None, batch_stats: str = "running", **options: Any) -> tuple[Any, dict[str, Any]]:
     """Import one junyanz generator ``.pth`` as a ``translator`` model.
 
     Args:
         source: the state dict file.
         direction: ``a2b`` or ``b2a``; default ``b2a`` for a ``*G_B*`` file name, else ``a2b``.
+        batch_stats: batch norms with the file's ``running`` statistics (``test.py --eval``) or
+            each ``image``'s own (``test.py`` without ``--eval``, less its random dropout).
 
     Returns the :class:`~brushwork.translate.apply.Translator` and its provenance. Raises
     BrushworkError (one line) for a refused or unreadable file, or keys that do not fit.
@@ -126,9 +139,9 @@ def import_cyclegan(source: Path, direction: str | None = None, **options: Any) 
     from ...translate.config import TranslateConfig
 
     if options:
-        raise BrushworkError(f"{FORMAT} takes only the option direction (got {', '.join(sorted(options))})")
+        raise BrushworkError(f"{FORMAT} takes only the options direction and batch_stats (got {', '.join(sorted(options))})")
     source = Path(source)
-    net, spec, dropped = convert(read_state_dict(source, WHAT), source)
+    net, spec, dropped = convert(read_state_dict(source, WHAT), source, batch_stats)
     direction = _direction(source, direction, spec.layout)
     if spec.layout == "resnet":
         cfg = TranslateConfig(model="cyclegan", size=256, ngf=spec.ngf, n_blocks=spec.n_blocks, input_skip=False)
@@ -141,8 +154,7 @@ def import_cyclegan(source: Path, direction: str | None = None, **options: Any) 
         "code": "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix",
         "network": spec.to_dict(),
         "dropped_keys": dropped,
-        "normalisation": "images mapped to [-1, 1]; " + ("batch norm with the file's running statistics (test.py --eval)"
-                                                         if spec.norm == "batch" else f"{spec.norm} norm"),
+        "normalisation": "images mapped to [-1, 1]; " + _norm_note(spec),
     }
     return tr, provenance
 
