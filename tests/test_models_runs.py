@@ -89,7 +89,11 @@ def test_translate_commands_take_a_model_folder_and_an_old_run(cycle_run, tmp_pa
     capsys.readouterr()
     assert main(["translate", "apply", str(run / "model-b2a"), str(task / "testA"), "-o", str(tmp_path / "x"), "--direction", "a2b"]) == 2
     assert "translates b2a, not a2b" in capsys.readouterr().err
-    assert main(["translate", "export", str(run / "model-a2b"), "-o", str(tmp_path / "t.onnx"), "--json"]) == 0
+    assert main(["translate", "apply", str(run / "model-b2a"), str(task / "testA"), "-o", str(tmp_path / "own"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["direction"] == "b2a"  # a model folder's own direction by default
+    for a, b in zip(sorted((tmp_path / "own").iterdir()), sorted((tmp_path / "b2a-0").iterdir())):
+        assert np.array_equal(_pixels(a), _pixels(b))
+    assert main(["translate", "export", str(run / "model-b2a"), "-o", str(tmp_path / "t.onnx"), "--json"]) == 0
 
 
 def test_apply_does_not_import_the_trainer():
