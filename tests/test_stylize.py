@@ -200,3 +200,23 @@ def test_bench_stylize_json(capsys):
     report = json.loads(stdout)
     assert set(report["default"]) >= {"seconds", "iterations", "loss"} and set(report["reference"]) >= {"seconds", "iterations", "loss"}
     assert report["reference"]["iterations"] == 3 and report["speedup"] > 0 and report["conv_gflops"] > 0
+    for run in ("default", "reference"):
+        assert report[run]["color_distance"] >= 0
+    # the default is traced every 10 iterations, so it has points; a 3-iteration reference has none
+    assert report["reference"]["time_to_reference"] is None
+
+
+def test_quality_trace_reports_first_time_under_target():
+    import torch
+
+    from brushwork.bench.stylize import TRACE_EVERY, QualityTrace
+
+    style = torch.zeros(3, 8, 8)
+    trace = QualityTrace(style)
+    for level in (1.0, 0.5, 0.0):  # colour distance falls as the image darkens towards the style
+        for _ in range(TRACE_EVERY):
+            trace(lambda level=level: torch.full((3, 8, 8), level))
+    distances = [d for _, d in trace.points]
+    assert len(distances) == 3 and distances[0] > distances[1] > distances[2] == 0.0
+    assert trace.time_to(distances[1]) == round(trace.points[1][0], 2)
+    assert trace.time_to(-1.0) is None

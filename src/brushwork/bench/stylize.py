@@ -8,6 +8,12 @@ scored with the same Gram-based objective, so "loss" compares like with like.
 Throughput is reported as achieved GFLOP/s (analytic VGG convolution FLOPs of
 forward + backward per iteration) next to the conv throughput this machine
 reaches in the same run.
+
+Time to quality: the Gram objective is the optimiser's own space, so each run is also traced in
+a space neither optimises in, the OKLab colour-distribution distance to the painting
+(:mod:`brushwork.metrics.color`), every ``TRACE_EVERY`` iterations. ``time_to_reference`` is the
+time (tracing excluded) each run took to first reach the reference's final distance; ``null``
+when it never did.
 """
 
 from __future__ import annotations
@@ -45,7 +51,34 @@ def gram_objective(model, content: torch.Tensor, style: torch.Tensor, content_we
     return loss
 
 
-def reference_stylize(model, content: torch.Tensor, style: torch.Tensor, iterations: int = 300) -> torch.Tensor:
+TRACE_EVERY = 10
+
+
+class QualityTrace:
+    """``(seconds, colour distance to the style)`` along a run; the time spent tracing is not counted."""
+
+    def __init__(self, style: torch.Tensor) -> None:
+        self.style, self.points, self.calls = style.cpu(), [], 0
+        self.start, self.paused = time.perf_counter(), 0.0
+
+    def __call__(self, get_image) -> None:
+        self.calls += 1
+        if self.calls % TRACE_EVERY:
+            return
+        from ..metrics.color import color_distance
+
+        t = time.perf_counter()
+        distance = color_distance(get_image().float().cpu(), self.style)
+        self.points.append((t - self.start - self.paused, distance))
+        self.paused += time.perf_counter() - t
+
+    def time_to(self, target: float) -> float | None:
+        """Seconds until the distance first fell to ``target`` (or ``None``)."""
+        return next((round(t, 2) for t, d in self.points if d <= target + 1e-9), None)
+
+
+def reference_stylize(model, content: torch.Tensor, style: torch.Tensor, iterations: int = 300,
+                      trace: QualityTrace | None = None) -> torch.Tensor:
     """Single-scale Gram + L-BFGS Gatys at the content's size; returns ``(3, H, W)``."""
     loss_fn = gram_objective(model, content, style)
     x = content.clone()[None].contiguous().requires_grad_(True)
@@ -56,6 +89,8 @@ def reference_stylize(model, content: torch.Tensor, style: torch.Tensor, iterati
         optim.zero_grad()
         loss = loss_fn(x)
         loss.backward()
+        if trace is not None:
+            trace(lambda: x.detach()[0].clamp(0, 1))
         return loss
 
     optim.step(closure)
@@ -128,12 +163,16 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
     peak = conv_gflops(device)
     options = StyleOptions(size=size)
 
+    default_trace, reference_trace = QualityTrace(style), QualityTrace(style)
     start = time.perf_counter()
-    result = stylize_tensors(model, content, [style], options)
-    default_s = time.perf_counter() - start
+    result = stylize_tensors(model, content, [style], options, callback=lambda p: default_trace(p.image))
+    default_s = time.perf_counter() - start - default_trace.paused
     start = time.perf_counter()
-    reference = reference_stylize(model, content, style, reference_iterations)
-    reference_s = time.perf_counter() - start
+    reference = reference_stylize(model, content, style, reference_iterations, reference_trace)
+    reference_s = time.perf_counter() - start - reference_trace.paused
+    from ..metrics.color import color_distance
+
+    final = {name: color_distance(img.cpu(), style.cpu()) for name, img in (("default", result.image), ("reference", reference))}
 
     score = gram_objective(model, content, style)
     with torch.no_grad():
@@ -146,9 +185,11 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
     reference_flop = reference_iterations * vgg_gflop_per_iteration(model, tuple(content.shape[-2:]))
     report = {
         "default": {"seconds": round(default_s, 2), "iterations": result.iterations, "loss": round(default_loss, 5),
-                    "seconds_per_iteration": round(default_s / result.iterations, 4), "gflops": round(default_flop / default_s, 1)},
+                    "seconds_per_iteration": round(default_s / result.iterations, 4), "gflops": round(default_flop / default_s, 1),
+                    "color_distance": round(final["default"], 4), "time_to_reference": default_trace.time_to(final["reference"])},
         "reference": {"seconds": round(reference_s, 2), "iterations": reference_iterations, "loss": round(reference_loss, 5),
-                      "seconds_per_iteration": round(reference_s / reference_iterations, 4), "gflops": round(reference_flop / reference_s, 1)},
+                      "seconds_per_iteration": round(reference_s / reference_iterations, 4), "gflops": round(reference_flop / reference_s, 1),
+                      "color_distance": round(final["reference"], 4), "time_to_reference": reference_trace.time_to(final["reference"])},
         "speedup": round(reference_s / default_s, 2),
         "conv_gflops": round(peak, 1),
         "size": [int(content.shape[2]), int(content.shape[1])],
@@ -160,8 +201,10 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
         emit_json(report)
         return
     click.echo(f"size {report['size'][0]}x{report['size'][1]} on {device}; conv throughput {peak:.0f} GFLOP/s")
-    click.echo(f"{'run':<10}{'seconds':>9}{'iters':>7}{'s/iter':>9}{'GFLOP/s':>9}{'gram loss':>11}")
+    click.echo(f"{'run':<10}{'seconds':>9}{'iters':>7}{'s/iter':>9}{'GFLOP/s':>9}{'gram loss':>11}{'colour':>9}{'t to ref':>10}")
     for name in ("default", "reference"):
         r = report[name]
-        click.echo(f"{name:<10}{r['seconds']:>9.1f}{r['iterations']:>7}{r['seconds_per_iteration']:>9.3f}{r['gflops']:>9.1f}{r['loss']:>11.4f}")
+        reached = "never" if r["time_to_reference"] is None else f"{r['time_to_reference']:.1f}"
+        click.echo(f"{name:<10}{r['seconds']:>9.1f}{r['iterations']:>7}{r['seconds_per_iteration']:>9.3f}{r['gflops']:>9.1f}"
+                   f"{r['loss']:>11.4f}{r['color_distance']:>9.4f}{reached:>10}")
     click.echo(f"speed-up {report['speedup']:.2f}x")
