@@ -76,6 +76,7 @@ def _app(tmp_path: Path, gate: Gate | None = None, **settings):
     methods = {"invert": INVERT, "gatys": GATYS}
     if gate is not None:
         methods["gate"] = gate.method("gate")
+    settings.setdefault("allowed_hosts", ("testserver",))  # the test client's Host
     return create_app(WebSettings(data_dir=tmp_path / "data", preview_interval=0.0, **settings), methods=methods)
 
 
@@ -203,9 +204,9 @@ def test_crash_while_running_is_recorded_as_interrupted(tmp_path):
         assert job["status"] == "interrupted" and "stopped" in job["error"]
 
 
-def _gif() -> bytes:
+def _ico() -> bytes:
     buf = io.BytesIO()
-    Image.new("P", (8, 8)).save(buf, format="GIF")
+    Image.new("RGB", (8, 8)).save(buf, format="ICO")
     return buf.getvalue()
 
 
@@ -215,7 +216,7 @@ BAD_SUBMISSIONS = [
     ("empty file", lambda: _files(b""), {}, 400, "empty"),
     ("not an image", lambda: _files(b"hello, world"), {}, 400, "not an image"),
     ("truncated", lambda: _files(_png(64, 64)[:300]), {}, 400, "content"),
-    ("gif", lambda: _files(None, _gif()), {}, 415, "GIF"),
+    ("ico", lambda: _files(None, _ico()), {}, 415, "ICO"),
     ("over upload limit", lambda: _files(_png(64, 64, fmt="BMP")), {}, 413, "upload limit"),
     ("over pixel limit", lambda: _files(_flat(50, 50)), {}, 400, "MP"),
     ("size too large", lambda: _files(), {"size": "5000"}, 400, "size"),
@@ -258,7 +259,7 @@ def test_token_is_required_when_set(tmp_path):
         assert client.get("/api/jobs").status_code == 401
         assert client.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/api/jobs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        assert client.get("/api/jobs?token=s3cret").status_code == 200
+        assert client.get("/api/jobs?token=s3cret").status_code == 400  # never in a URL (logs, history)
         assert client.get("/").status_code == 200  # the page itself holds no data
 
 
@@ -317,7 +318,7 @@ def test_a_bug_in_a_handler_is_a_json_500(tmp_path):
     def broken(options):
         raise RuntimeError("boom")
 
-    app = create_app(WebSettings(data_dir=tmp_path / "data"), methods={"broken": Method("broken", "broken", broken, _invert)})
+    app = create_app(WebSettings(data_dir=tmp_path / "data", allowed_hosts=("testserver",)), methods={"broken": Method("broken", "broken", broken, _invert)})
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.post("/api/jobs", files=_files())
         assert r.status_code == 500 and "RuntimeError" in r.json()["error"]
@@ -329,7 +330,7 @@ def test_a_method_that_fails_marks_the_job_failed_with_its_message(tmp_path):
     def fails(inputs, progress):
         raise BrushworkError("style image too small for this method")
 
-    app = create_app(WebSettings(data_dir=tmp_path / "data"), methods={"fails": Method("fails", "fails", dict, fails)})
+    app = create_app(WebSettings(data_dir=tmp_path / "data", allowed_hosts=("testserver",)), methods={"fails": Method("fails", "fails", dict, fails)})
     with TestClient(app) as client:
         job = _wait(client, client.post("/api/jobs", files=_files()).json()["id"])
         assert job["status"] == "failed" and job["error"] == "style image too small for this method"

@@ -30,12 +30,18 @@ def check_binding(host: str, token: str | None) -> None:
 @click.option("--max-upload-mb", type=click.FloatRange(0.01, 1000), default=20.0, show_default=True, help="Per uploaded image.")
 @click.option("--max-pixels", type=click.IntRange(1), default=16_000_000, show_default=True, help=f"Per input image (the CLI's default is {DEFAULT_MAX_PIXELS}).")
 @click.option("--max-size", type=click.IntRange(16, 8192), default=2048, show_default=True, help="Largest output long side a client may ask for.")
+@click.option("--max-iterations", type=click.IntRange(1, 1_000_000), default=1000, show_default=True,
+              help="Most optimisation iterations a job may ask for (each of iterations and initial_iterations).")
+@click.option("--max-frames", type=click.IntRange(2, 1024), default=32, show_default=True, help="Most frames of a GAN interpolation strip.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Another Host name the studio answers to (a reverse proxy's, the machine's LAN name; '*': any). Repeatable.")
 @click.option("--token", envvar="BRUSHWORK_TOKEN", help="Access token every API call must carry (Authorization: Bearer ...).")
 @click.option("--threads", type=click.IntRange(1, 256), help="PyTorch threads (default: all cores but one, for the web server).")
 @click.option("--worker-nice", type=click.IntRange(0, 19), default=10, show_default=True,
               help="How much lower the workers' CPU priority is than the web server's (Linux), so status calls stay fast.")
 @click.option("--quiet", "-q", is_flag=True, help="Log only warnings.")
-def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, max_size, token, threads, worker_nice, quiet) -> None:
+def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, max_size, max_iterations, max_frames, allow_hosts,
+          token, threads, worker_nice, quiet) -> None:
     """Run the web studio: open http://HOST:PORT/ in a browser; the API is described at /openapi.json."""
     check_binding(host, token)
     import torch
@@ -46,7 +52,8 @@ def serve(host, port, data_dir, workers, queue_size, max_upload_mb, max_pixels, 
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - 1))
     sys.setswitchinterval(0.001)  # a worker holding the GIL hands it to the web server within 1 ms, not 5
     settings = WebSettings(data_dir=data_dir, workers=workers, queue_size=queue_size, max_upload_bytes=int(max_upload_mb * 1e6),
-                           max_pixels=max_pixels, max_size=max_size, token=token, worker_nice=worker_nice)
+                           max_pixels=max_pixels, max_size=max_size, max_iterations=max_iterations, max_frames=max_frames,
+                           token=token, host=host, allowed_hosts=tuple(allow_hosts), worker_nice=worker_nice)
     app = create_app(settings)
     if not quiet:
         click.echo(f"Brushwork studio on http://{host}:{port}/ (data in {data_dir.resolve()})", err=True)

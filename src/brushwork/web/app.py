@@ -12,7 +12,6 @@ import asyncio
 import base64
 import json
 import logging
-import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BrushworkError
 from .gan import GanRuns, interpolate_seeds, sample_grid
+from .guard import COOKIE, RedactTokens, RequestGuard, allowed_hosts, public_message, session_value, token_ok
 from .jobs import JobManager, Upload
 from .methods import METHODS, Method, feedforward_methods, translation_methods
 from .store import FINISHED, JobStore
@@ -44,8 +44,13 @@ class WebSettings:
     feed-forward model folders (``models/``, each offered as a method next to the packaged models);
     ``workers``: jobs run at once; ``queue_size``: jobs waiting before submissions get 429;
     ``max_upload_bytes``: per image (default 20 MB); ``max_pixels``: per input image;
-    ``max_size``: largest output long side a client may ask for; ``token``: when set,
-    every ``/api`` request needs ``Authorization: Bearer <token>`` (or ``?token=``);
+    ``max_size``: largest output long side a client may ask for; ``max_iterations``: most
+    optimisation steps a job may ask for (each of ``iterations`` and ``initial_iterations``);
+    ``max_frames``: most frames of a GAN interpolation strip; ``token``: when set, every
+    ``/api`` request needs ``Authorization: Bearer <token>`` or the session cookie
+    ``POST /api/session`` sets from it (never ``?token=``); ``host``: the address the server
+    is bound to and ``allowed_hosts``: more ``Host`` names it answers to (see
+    :func:`~brushwork.web.guard.allowed_hosts`; ``("*",)``: any);
     ``preview_interval``: seconds between live previews; ``worker_nice``: how much lower
     the workers' CPU priority is than the web server's.
     """
@@ -56,7 +61,11 @@ class WebSettings:
     max_upload_bytes: int = 20_000_000
     max_pixels: int | None = 16_000_000
     max_size: int = 2048
+    max_iterations: int = 1000
+    max_frames: int = 32
     token: str | None = None
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
     preview_interval: float = 1.0
     worker_nice: int = 10
 
@@ -76,11 +85,17 @@ class _BodyLimit:
         return await self.app(scope, receive, send)
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+SEED_MAX = 2**63 - 1
+"""Largest seed (PyTorch's generators take 64-bit seeds)."""
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, roots: tuple[str, ...]) -> None:
+    """JSON ``{"error": ...}`` for every failure, with server paths under ``roots`` (and any
+    other absolute path) taken out of the message."""
+
+    def _error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": public_message(message, *roots)}, status_code=status)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, str(exc))
@@ -106,11 +121,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _token_check(token: str | None):
     async def check(request: Request) -> None:
-        if token is None:
-            return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get("token", "")
-        if not secrets.compare_digest(given.encode(), token.encode()):
-            raise ApiError("missing or wrong access token", 401)
+        if token is not None and not token_ok(token, request.headers.get("authorization", ""), request.cookies.get(COOKIE)):
+            raise ApiError("missing or wrong access token (send Authorization: Bearer <token>)", 401)
 
     return check
 
@@ -139,8 +151,20 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
                   description="Neural style transfer jobs and GAN sampling over HTTP.")
     app.state.manager, app.state.settings = manager, settings
     app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes * 5 + 1_000_000)
-    _install_error_handlers(app)
+    app.add_middleware(RequestGuard, hosts=allowed_hosts(settings.host, tuple(settings.allowed_hosts)))
+    roots = (str(settings.data_dir), str(data_dir.resolve()))
+    _install_error_handlers(app, roots)
+    manager.public_roots = roots
     auth = [Depends(_token_check(settings.token))]
+
+    @app.post("/api/session", dependencies=auth)
+    def session() -> JSONResponse:
+        """Trade the ``Authorization`` header for an HttpOnly, SameSite=Strict session cookie
+        (what the page's images and event streams carry); nothing to do without a token."""
+        response = JSONResponse({"ok": True, "token_required": settings.token is not None})
+        if settings.token is not None:
+            response.set_cookie(COOKIE, session_value(settings.token), httponly=True, samesite="strict", path="/")
+        return response
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -166,13 +190,18 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
         size: int = Form(384, description="Long side of the output (px)."),
         style_weight: float = Form(1.0),
         preserve_color: str = Form("none", description="none, luminance or histogram"),
-        seed: int = Form(0),
+        seed: int = Form(0, ge=0, le=SEED_MAX),
         iterations: int | None = Form(None, description="Iterations at full size (gatys)."),
         initial_iterations: int | None = Form(None, description="Iterations at the first scale (gatys)."),
     ) -> dict[str, Any]:
         """Submit a stylisation job; answers 202 with the job (its ``id``), 429 when the queue is full."""
         if not 16 <= size <= settings.max_size:
             raise ApiError(f"size must be between 16 and {settings.max_size} px, not {size}")
+        for name, value in (("iterations", iterations), ("initial_iterations", initial_iterations)):
+            if value is not None and not 1 <= value <= settings.max_iterations:
+                raise ApiError(f"{name} must be between 1 and {settings.max_iterations} on this server, not {value}")
+        if not 0 <= style_weight <= 1e6:  # also NaN
+            raise ApiError(f"style_weight must be between 0 and 1e6, not {style_weight}")
         limits = {"max_bytes": settings.max_upload_bytes, "max_pixels": settings.max_pixels}
         uploads = []
         for field, f in [("content", content)] + [(f"style {i + 1}", s) for i, s in enumerate(style or [])]:
@@ -188,7 +217,7 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
     # Status and listing are answered on the event loop itself: an indexed SQLite read takes
     # microseconds, while a hop to the thread pool and back costs GIL hand-overs with the workers.
     @app.get("/api/jobs", dependencies=auth)
-    async def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), status: str | None = None) -> JSONResponse:
+    async def list_jobs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=2**62), status: str | None = Query(None, max_length=32)) -> JSONResponse:
         """Past and current jobs, newest first: ``{"jobs": [...], "total": n}``."""
         jobs = store.list(limit=limit, offset=offset, status=status)
         return JSONResponse({"jobs": [manager.status(j) for j in jobs], "total": store.count()})
@@ -233,15 +262,19 @@ def create_app(settings: WebSettings, *, methods: dict[str, Method] | None = Non
         return {"runs": runs.list()}
 
     @app.get("/api/gan/runs/{name}/sample", dependencies=auth)
-    def gan_sample(name: str, n: int = 16, seed: int = 0, truncation: float | None = None, class_id: int | None = None) -> Response:
+    def gan_sample(name: str, n: int = 16, seed: int = Query(0, ge=0, le=SEED_MAX),
+                   truncation: float | None = Query(None, allow_inf_nan=False),
+                   class_id: int | None = Query(None, ge=0, le=2**31)) -> Response:
         """A PNG grid of ``n`` samples for ``seed`` (truncation trick, class of a conditional run)."""
         return Response(sample_grid(runs.get(name), n, seed, truncation, class_id), media_type="image/png")
 
     @app.get("/api/gan/runs/{name}/interpolate", dependencies=auth)
-    def gan_interpolate(name: str, seed_a: int = 0, seed_b: int = 1, steps: int = 8,
-                        truncation: float | None = None, class_id: int | None = None) -> Response:
+    def gan_interpolate(name: str, seed_a: int = Query(0, ge=0, le=SEED_MAX), seed_b: int = Query(1, ge=0, le=SEED_MAX),
+                        steps: int = 8, truncation: float | None = Query(None, allow_inf_nan=False),
+                        class_id: int | None = Query(None, ge=0, le=2**31)) -> Response:
         """A PNG strip from seed ``seed_a``'s sample to seed ``seed_b``'s (spherical path)."""
-        return Response(interpolate_seeds(runs.get(name), seed_a, seed_b, steps, truncation, class_id), media_type="image/png")
+        strip = interpolate_seeds(runs.get(name), seed_a, seed_b, steps, truncation, class_id, max_steps=settings.max_frames)
+        return Response(strip, media_type="image/png")
 
     return app
 
@@ -259,6 +292,7 @@ def run_server(app: FastAPI, host: str, port: int, log_level: str = "info") -> N
             app.state.manager.begin_shutdown()
             super().handle_exit(sig, frame)
 
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())  # a client's stray ?token= never reaches the log
     Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)).run()
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import BrushworkError
 from ..imageio import save_image, to_pil
+from .guard import public_message
 from .methods import JobInputs, Method, Preview, get_method
 from .store import FINISHED, JobRecord, JobStore
 from .uploads import ApiError
@@ -96,6 +97,7 @@ class JobManager:
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self.closing = threading.Event()
+        self.public_roots: tuple[str, ...] = ()  # server paths that job errors shown to clients must not contain
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -265,11 +267,13 @@ class JobManager:
             self.store.update(job_id, status=status, finished=time.time(), error="stopped by the server's shutdown" if live.shutdown else None)
             return
         except BrushworkError as exc:
-            self.store.update(job_id, status="failed", finished=time.time(), error=str(exc))
+            log.info("job %s failed: %s", job_id, exc)  # the log keeps the full message, the client gets no server paths
+            self.store.update(job_id, status="failed", finished=time.time(), error=public_message(str(exc), *self.public_roots))
             return
         except Exception as exc:  # noqa: BLE001 - recorded, not lost
             log.exception("job %s failed", job_id)
-            self.store.update(job_id, status="failed", finished=time.time(), error=f"internal error: {type(exc).__name__}: {exc}")
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self.store.update(job_id, status="failed", finished=time.time(), error=public_message(message, *self.public_roots))
             return
         self.store.update(job_id, status="done", finished=time.time(), progress=1.0, result=RESULT_NAME)
 

@@ -161,7 +161,7 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
     """A method for each feed-forward model shipped with Brushwork and each model folder in
     ``models_dir`` (which wins over a packaged model of the same name): ``adain:NAME`` (takes
     1 to 4 style images) or ``fast:NAME`` (its style is built in). Unreadable folders are skipped."""
-    from ..models import packaged_models, read_config
+    from ..models import describe, packaged_models
 
     folders = packaged_models()
     if models_dir.is_dir():
@@ -169,7 +169,7 @@ def feedforward_methods(models_dir: Path) -> dict[str, Method]:
     out = {}
     for folder in folders.values():
         try:
-            kind = read_config(folder)["kind"]
+            kind = describe(folder)["kind"]  # config and weights header: a broken folder is not offered
         except (BrushworkError, KeyError):
             continue
         if kind not in ("adain", "fast"):
@@ -226,13 +226,13 @@ def _translate_run(run_dir: Path, direction: str) -> Callable[[JobInputs, Progre
 def _translation_directions(folder: Path) -> tuple[str, tuple[str, ...]] | None:
     """``(model, directions)`` of a translation run with a checkpoint (CycleGAN: a2b and b2a;
     pix2pix: a2b) or of a translator model folder (its one direction); None for other folders."""
-    from ..models import CONFIG, read_config
+    from ..models import CONFIG, describe
     from ..training.checkpoint import list_checkpoints
     from ..training.runs import read_run
 
     try:
         if (folder / CONFIG).is_file():
-            record = read_config(folder)
+            record = describe(folder)
             if record["kind"] != "translator":
                 return None
             return str(record["config"]["translate"]["model"]), (str(record["config"]["direction"]),)

@@ -1,19 +1,58 @@
 // Brushwork studio: plain JavaScript over the HTTP API (no framework, no CDN).
 "use strict";
 
-const token = new URLSearchParams(location.search).get("token");
+// The access token (when the server has one) goes only in the Authorization header; the
+// session cookie that POST /api/session sets from it carries <img> and EventSource requests.
+// A link may bring it as #token=... (a fragment never reaches the server or its logs).
+const TOKEN_KEY = "brushwork-token";
+let token = sessionStorage.getItem(TOKEN_KEY);
+const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromLink) {
+  token = fromLink;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(null, "", location.pathname + location.search);
+}
 const $ = (id) => document.getElementById(id);
 const files = { content: null, style: null };
 let current = null;   // id of the job shown
 let events = null;    // its EventSource
 
-function withToken(url) {
-  if (!token) return url;
-  return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token);
+function authorized(options = {}) {
+  const headers = new Headers(options.headers || {});
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  return { ...options, headers, credentials: "same-origin" };
+}
+
+async function startSession() {
+  if (token) await fetch("/api/session", authorized({ method: "POST" }));
+}
+let session = startSession();
+
+// fetch with the token; on 401 ask for it once, open a session and try again.
+async function send(url, options = {}) {
+  await session;
+  let response = await fetch(url, authorized(options));
+  if (response.status === 401) {
+    asking = asking || askToken();   // calls failing together share one question
+    if (await asking) response = await fetch(url, authorized(options));
+    asking = null;
+  }
+  return response;
+}
+
+let asking = null;
+async function askToken() {
+  const given = window.prompt("This studio needs its access token:");
+  if (!given) return false;
+  token = given.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  session = startSession();
+  await session;
+  return true;
 }
 
 async function api(url, options = {}) {
-  const response = await fetch(withToken(url), options);
+  const response = await send(url, options);
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new Error(body?.error || `${response.status} ${response.statusText}`);
   return body;
@@ -72,7 +111,7 @@ function finish(job) {
   $("submit").disabled = false;
   $("cancel").hidden = true;
   if (job.status === "done") {
-    const url = withToken(`/api/jobs/${job.id}/result`);
+    const url = `/api/jobs/${job.id}/result`;
     $("live-image").src = url;
     $("live-caption").textContent = "result";
     $("download").href = url;
@@ -88,7 +127,7 @@ function finish(job) {
 function watch(id) {
   if (events) events.close();
   current = id;
-  events = new EventSource(withToken(`/api/jobs/${id}/events`));
+  events = new EventSource(`/api/jobs/${id}/events`);
   let last = null;
   events.addEventListener("progress", (e) => { last = JSON.parse(e.data); showState(last); });
   events.addEventListener("end", () => { events.close(); events = null; if (last) finish(last); });
@@ -151,7 +190,7 @@ async function loadGallery() {
       card.className = "card";
       if (job.status === "done") {
         const a = document.createElement("a");
-        a.href = withToken(`/api/jobs/${job.id}/result`);
+        a.href = `/api/jobs/${job.id}/result`;
         a.target = "_blank";
         const img = document.createElement("img");
         img.src = a.href; img.alt = `result ${job.id.slice(0, 8)}`; img.loading = "lazy";
@@ -181,7 +220,7 @@ function ganParams() {
 }
 
 async function showImage(img, url) {
-  const response = await fetch(withToken(url));
+  const response = await send(url);
   if (!response.ok) { say("gan-message", (await response.json()).error, true); return; }
   say("gan-message", "");
   img.src = URL.createObjectURL(await response.blob());
