@@ -240,3 +240,11 @@ def test_gan_run_stopped_before_its_first_checkpoint_resumes_in_process(tmp_path
     assert main(args) == 2 and "resume it with --resume" in capsys.readouterr().err  # never started over
     assert main(["gan", "train", "--resume", str(run), "--quiet"]) == 0
     _assert_same(_final(run), reference)
+    assert main(["gan", "train", "--resume", str(run), "--steps", "7", "--threads", "2", "--quiet"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "bitwise" in line]
+    assert len(warned) == 1 and "--threads 2" in warned[0] and "run's 1" in warned[0]
+
+
+def test_style_resume_refuses_run_defining_options_instead_of_ignoring_them(tmp_path, capsys):
+    code = main(["style", "train-fast", "--out", str(tmp_path / "m"), "--resume", "--size", "64"])
+    assert code == 2 and "--size cannot change when resuming" in capsys.readouterr().err

@@ -70,8 +70,12 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
     if resume:
         given = _given_on_resume()
         if given:
-            raise BrushworkError(f"--{given[0].replace('_', '-')} cannot change when resuming (the run keeps its own; only --steps may change)")
+            raise BrushworkError(f"--{given[0].replace('_', '-')} cannot change when resuming (the run keeps its own; only --steps, --ckpt-every and --preview-every may change)")
         cfg = load_run_config(out, kind, steps=opts["steps"])
+        ctx = click.get_current_context()
+        for name in ("ckpt_every", "sample_every"):  # intervals change nothing in the trajectory
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+                setattr(cfg, name, opts[name])
         dev = resolve_device(runtime.restore(read_run(run_dir_of(out))["options"].get("runtime"), threads=threads, device=device, warn=_warn))
     else:
         dev = resolve_device(device)
