@@ -144,7 +144,8 @@ def test_parity_with_the_int8_graphs(folder, arbitrary, images):
     with torch.inference_mode():
         v_float = model.style_vector(style)[0].numpy()
         y_float = nhwc(model(content, torch.from_numpy(v_fused)))
-    assert np.linalg.norm(v_int8 - v_ref) / np.linalg.norm(v_ref) < 0.05  # replayed rounding ~ reference Q/DQ semantics
+    for v in (v_float, v_int8):  # the reference Q/DQ semantics round the predictor's activations: about 1 %
+        assert np.linalg.norm(v - v_ref) / np.linalg.norm(v_ref) < 0.03
     assert cos(v_float, v_fused) > 0.95 and cos(v_int8, v_fused) > 0.95
     assert psnr(y_int8, y_fused) > 27
     assert psnr(y_float, y_fused) > 22

@@ -3,9 +3,10 @@
 Only the ``onnx`` package is needed: the importer reads the initializers, dequantises every
 int8/int32 weight through its ``DequantizeLinear`` node (``(q - zero_point) * scale``, per output
 channel), walks the graph to find each convolution and each conditional instance norm, and
-loads the values into the modules of :mod:`.magenta`. The int8 *activation* rounding of the
-original graphs (their ``QuantizeLinear``/``DequantizeLinear`` pairs between layers) is not
-reproduced: the imported networks run in float.
+loads the values into the modules of :mod:`.magenta`. The scale and zero point of every int8
+*activation* (the ``QuantizeLinear``/``DequantizeLinear`` pairs between layers) are stored too, as
+``qp`` buffers: the networks run in float by default and can replay that rounding
+(:func:`.magenta.set_int8_emulation`) to compare with the original graph.
 
 Known graphs (anything else is refused with one line):
 
