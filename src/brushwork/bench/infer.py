@@ -92,6 +92,9 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
             if len(outputs) > 1:
                 a, b = outputs[precisions[0]], outputs[precisions[1]]
                 quality[kind] = {"max_abs_diff": round(float((a - b).abs().max()), 4), "psnr_db": _psnr(a, b)}
+    from .magenta_infer import magenta_rows  # Magenta's arbitrary-style network, when it can be had
+
+    report.update(magenta_rows(sizes, precisions, repeats, device, photo, painting))
     if quality:
         report["precision_change"] = quality
     if optimize:
