@@ -87,6 +87,27 @@ def test_round_trip_for_every_kind(tmp_path, kind):
     assert torch.equal(_outputs(kind, brushwork.load(again, kind=kind)), _outputs(kind, model))
 
 
+def test_load_vgg_takes_a_backbone_folder(tmp_path):
+    from brushwork.backbones.vgg import VGGFeatures, load_vgg
+
+    torch.manual_seed(0)
+    vgg = VGGFeatures("vgg16", normalization="caffe")
+    d = M.save_pretrained(vgg, tmp_path / "vgg", half=True)
+    avg = load_vgg(str(d), pooling="avg")
+    assert avg.kind == "backbone" and avg.pooling == "avg" and avg.normalization == "caffe"
+    x = torch.rand(1, 3, 16, 16)
+    ref = VGGFeatures("vgg16", pooling="avg", normalization="caffe")
+    ref.features.load_state_dict({k: v.half().float() for k, v in vgg.features.state_dict().items()})
+    assert torch.equal(avg(x, ["relu3_1"])["relu3_1"], ref(x, ["relu3_1"])["relu3_1"])
+
+
+def test_a_run_folder_names_its_model_folders(tmp_path):
+    run = tmp_path / "run"
+    M.save_pretrained(_translator(direction="a2b"), run / "model-a2b")
+    with pytest.raises(BrushworkError, match="not a Brushwork model folder .*its model folders: .*model-a2b"):
+        M.load(run)
+
+
 def test_folder_format_and_half_weights(tmp_path):
     net = _fast()
     d = M.save_pretrained(net, tmp_path / "m", half=True, backbone="vgg16-hed", provenance={"source": "x.pth", "licence": "MIT"})

@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import BrushworkError
+from ..fsutil import OutputError, atomic_path, atomic_write_text, describe_os_error
 from .registry import CONFIG, FORMAT_VERSION, WEIGHTS, kind_spec, known_importers
 
 PACKAGED = Path(__file__).resolve().parent.parent / "assets" / "models"
@@ -72,7 +73,9 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     try:
         record = json.loads(where.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BrushworkError(f"{d}: not a Brushwork model folder (no {CONFIG})") from None
+        inside = sorted(c.parent.name for c in d.glob(f"model*/{CONFIG}"))  # a run folder
+        hint = f"; its model folders: {', '.join(str(d / n) for n in inside)}" if inside else ""
+        raise BrushworkError(f"{d}: not a Brushwork model folder (no {CONFIG}){hint}") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise BrushworkError(f"{where}: unreadable model config ({type(exc).__name__})") from None
     if not isinstance(record, dict) or "brushwork_model" not in record:
@@ -149,16 +152,23 @@ def _write(model: Any, folder: Path, *, provenance: dict[str, Any] | None, half:
     for k, v in spec.module(model).state_dict().items():
         v = v.detach().to("cpu")
         tensors[k] = (v.half() if half and v.is_floating_point() else v).contiguous().clone()
-    save_file(tensors, str(folder / WEIGHTS))
-    (folder / CONFIG).write_text(text, encoding="utf-8")
+    with atomic_path(folder / WEIGHTS) as tmp:  # fsynced and checked; a full disk is one OutputError line
+        save_file(tensors, str(tmp))
+    atomic_write_text(folder / CONFIG, text)
 
 
 def save_pretrained(model: Any, directory: str | os.PathLike, *, provenance: dict[str, Any] | None = None,
                     half: bool = False, backbone: str | None = None) -> Path:
     """Write ``model`` as the model folder ``directory``, whole or not at all."""
     d = Path(directory)
-    with _new_folder(d) as tmp:
-        _write(model, tmp, provenance=provenance, half=half, backbone=backbone)
+    try:
+        with _new_folder(d) as tmp:
+            try:
+                _write(model, tmp, provenance=provenance, half=half, backbone=backbone)
+            except OutputError as exc:  # name the folder the user asked for, not the temporary one
+                raise OutputError(str(exc).replace(str(tmp), str(d))) from None
+    except OSError as exc:
+        raise OutputError(f"{d}: cannot write ({describe_os_error(exc)})") from None
     return d
 
 
