@@ -161,6 +161,45 @@ def stylize_feedforward(
     return to_pil(out, alpha_channel)
 
 
+def stylize_wct(
+    content: ImageLike,
+    styles: Sequence[ImageLike],
+    *,
+    model: str | os.PathLike | None = None,
+    mask: ImageLike | None = None,
+    size: int | None = None,
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    preserve_color: str = "none",
+    tile: int = 0,
+    precision: str = "auto",
+    device: str = "cpu",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Universal style transfer (Li et al., 2017): multi-level whitening and colouring transforms on
+    the packaged reconstruction decoders (or the decoder folder ``model``).
+
+    One or more ``styles`` (blended by ``style_weights``), ``alpha`` (0 = the decoders'
+    reconstruction of the content, 1 = full style), an optional ``mask`` of the content's size
+    (the first style where it is white; the second style, or the content, where it is black),
+    ``size`` caps the long side, ``tile`` runs large images in tiles. To stylise many images keep one
+    :class:`~brushwork.style.universal.UniversalStyle` instead of calling this repeatedly.
+
+    Example::
+
+        brushwork.api.stylize_wct("photo.jpg", ["painting.jpg"], size=512).save("out.png")
+    """
+    from .style.feedforward import FFOptions
+    from .style.universal import UniversalStyle
+
+    ws = UniversalStyle(model, device=device, precision=precision)
+    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
+    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
+    options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
+    out = ws(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
+    return to_pil(out, alpha_channel)
+
+
 def stylize_magenta(
     content: ImageLike,
     styles: Sequence[ImageLike] = (),

@@ -269,3 +269,8 @@ def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
     if name not in table:
         raise BrushworkError(f"unknown method {name!r}; known: {', '.join(table)}")
     return table[name]
+
+
+from .wct_method import WCT  # noqa: E402  (universal style transfer on the packaged decoders)
+
+METHODS[WCT.name] = WCT

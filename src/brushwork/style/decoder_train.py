@@ -1,0 +1,294 @@
+"""Training of the reconstruction decoders (:mod:`brushwork.style.decoders`) on the shared loop.
+
+Each decoder learns only to invert the frozen encoder up to its level: the loss is the
+relative pixel error of the reconstruction plus ``feature_weight`` times the relative error of
+its features at the same level (Li et al., 2017). Random crops (random scale, position and
+flip) of every image in the sources, drawn from one generator the checkpoint stores, so a
+resumed run continues bitwise. Photos named in ``holdout`` are never trained on: the previews
+show their reconstruction and log its PSNR.
+
+The decoder folder ``OUT`` receives the level at every checkpoint (:func:`~.decoders.save_level`,
+the other levels in ``OUT`` are kept) and the run lives in ``OUT/run-<layer>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..backbones.vgg import VGGFeatures, load_vgg
+from ..data.bundled import bundled_photo
+from ..data.datasets import center_crop_resize
+from ..errors import BrushworkError
+from ..imagegrid import save_grid
+from ..imageio import list_images, load_image
+from ..precision import autocast
+from ..training import checkpoint as ckpt
+from ..training.loop import Callback, Interrupted, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
+from ..training.metrics_log import MetricsLog
+from ..training.runs import create_run, read_run
+from .decoders import LevelConfig, LevelDecoder, level_index, save_level
+from .feedforward import keep_freed_memory
+from .ff_train import BUNDLED, ImagePool, _rel_mse, _shrink
+
+__all__ = ["DecoderTrainConfig", "Interrupted", "load_run_config", "start", "train"]
+
+RUN_KIND = "style-decoder"
+DEFAULT_HOLDOUT = ("lenna.jpg", "newyork.jpg")
+
+
+@dataclass
+class DecoderTrainConfig:
+    """Options of one decoder run (stored in ``run.json``; a resumed run reuses them).
+
+    Attributes:
+        layer: the level to invert (``relu1_1`` .. ``relu5_1``).
+        sources: image files or folders (photos and paintings alike) to train on.
+        holdout: file names (e.g. ``lenna.jpg``) never trained on; previews and PSNR use them.
+        bundled_photos: also train on scikit-image's bundled photos.
+        width: hidden-channel multiplier of the decoder (1.0 = the encoder's widths).
+        size: side of the square training crops in px.
+        batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
+        feature_weight: weight of the feature reconstruction loss (pixel loss weight 1).
+        backbone: the encoder the decoder inverts.
+        amp: bfloat16 autocast for the passes (CPU with AMX or CUDA).
+        half: store the decoder's weights as float16.
+    """
+
+    layer: str
+    sources: list[str]
+    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
+    bundled_photos: bool = True
+    width: float = 1.0
+    size: int = 128
+    batch_size: int = 4
+    steps: int = 2000
+    lr: float = 1e-3
+    feature_weight: float = 1.0
+    backbone: str = "vgg16-hed"
+    seed: int = 0
+    ckpt_every: int = 100
+    sample_every: int = 100
+    log_every: int = 10
+    amp: bool = False
+    half: bool = True
+
+    def validate(self) -> "DecoderTrainConfig":
+        level_index(self.layer)
+        checks = [
+            (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
+            (self.size % 16 == 0, f"--size must be a multiple of 16 px, not {self.size}"),
+            (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
+            (self.feature_weight >= 0, "--feature-weight must not be negative"),
+            (bool(self.sources), "no training images: give --content and/or --styles"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise BrushworkError(message)
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DecoderTrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def split_sources(sources: list[str], holdout: list[str]) -> tuple[list[str], list[Path]]:
+    """``(training files, held-out files)``: every image in ``sources`` (files or folders), the
+    ones whose file name is in ``holdout`` set aside. BrushworkError for a missing source."""
+    files: list[Path] = []
+    for src in sources:
+        p = Path(src)
+        if not p.exists():
+            raise BrushworkError(f"{src}: no such file or folder")
+        files += [p] if p.is_file() else list_images(p)
+    keep = {h.lower() for h in holdout}
+    train = [str(f) for f in files if f.name.lower() not in keep]
+    held = [f for f in files if f.name.lower() in keep]
+    if not train:
+        raise BrushworkError("no training images left after the held-out photos")
+    return train, held
+
+
+def reconstruction_loss(vgg: VGGFeatures, dec: LevelDecoder, x: torch.Tensor, feature_weight: float, autocast_ctx=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """Pixel and feature reconstruction losses of ``dec`` on images ``x`` ``(N, 3, H, W)``, H and W
+    multiples of the level's scale: ``{"pixel", "feature"}`` (relative mean squared errors)."""
+    layer = dec.config.layer
+    with torch.no_grad(), autocast_ctx():
+        fx = vgg(x, [layer])[layer].float()
+    with autocast_ctx():
+        y = dec(fx)
+        fy = vgg(y, [layer])[layer] if feature_weight > 0 else None
+    parts = {"pixel": _rel_mse(y.float(), x)}
+    if fy is not None:
+        parts["feature"] = _rel_mse(fy.float(), fx)
+    return parts
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of images in [0, 1] (``b`` the reference)."""
+    mse = float((a.clamp(0, 1) - b).pow(2).mean())
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+@torch.no_grad()
+def reconstruct(vgg: VGGFeatures, dec: LevelDecoder, image: torch.Tensor) -> torch.Tensor:
+    """``dec``'s reconstruction of ``image`` ``(3, H, W)`` (cropped to a multiple of 16 px), clamped."""
+    h, w = (s - s % 16 for s in image.shape[-2:])
+    x = image[None, :, :h, :w]
+    return dec(vgg(x, [dec.config.layer])[dec.config.layer])[0].float().clamp(0, 1)
+
+
+@dataclass
+class Parts:
+    """What a step touches; ``gen`` drives all training randomness."""
+
+    cfg: DecoderTrainConfig
+    net: LevelDecoder
+    opt: torch.optim.Optimizer
+    gen: torch.Generator
+    pool: ImagePool
+    held: list[torch.Tensor]
+    vgg: VGGFeatures
+    device: torch.device
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return autocast("bfloat16" if self.cfg.amp else "float32", self.device)
+
+
+def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> Parts:
+    """Image pool (without the held-out photos), encoder, the decoder (seeded) and Adam."""
+    train_files, held_files = split_sources(cfg.sources, cfg.holdout)
+    pool = ImagePool.from_sources(train_files, cfg.size)
+    if cfg.bundled_photos:
+        pool.images += [_shrink(bundled_photo(n), 2 * cfg.size) for n in BUNDLED if n not in cfg.holdout]
+    held = [center_crop_resize(load_image(f).rgb, cfg.size) for f in held_files]
+    held += [center_crop_resize(bundled_photo(n), cfg.size) for n in BUNDLED if n in cfg.holdout]
+    vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
+    torch.manual_seed(cfg.seed)
+    net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width)).to(device).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    return Parts(cfg, net, opt, gen, pool, held, vgg, device)
+
+
+def train_step(p: Parts, step: int) -> dict[str, float]:
+    """One Adam step on a fresh batch of crops; returns the parts of the loss."""
+    x = p.pool.sample(p.cfg.batch_size, p.gen).to(p.device)
+    parts = reconstruction_loss(p.vgg, p.net, x, p.cfg.feature_weight, p.autocast)
+    loss = parts["pixel"] + p.cfg.feature_weight * parts.get("feature", 0.0)
+    p.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    p.opt.step()
+    return {"loss": loss.item(), **{k: float(v.detach()) for k, v in parts.items()}}
+
+
+@torch.no_grad()
+def preview(p: Parts) -> tuple[torch.Tensor, float | None]:
+    """Held-out photos (else the first pool images) over their reconstructions, and the
+    held-out photos' mean PSNR (None without held-out photos)."""
+    x = torch.stack(p.held).to(p.device) if p.held else p.pool.fixed(4).to(p.device)
+    was = p.net.training
+    p.net.eval()
+    try:
+        y = torch.stack([reconstruct(p.vgg, p.net, xi) for xi in x])
+    finally:
+        p.net.train(was)
+    score = sum(psnr(a, b) for a, b in zip(y, x)) / len(x) if p.held else None
+    return torch.cat([x, y]), score
+
+
+def _state(p: Parts):
+    return {"net": p.net}, {"opt": p.opt}, {"data": p.gen}
+
+
+def run_dir_of(out: str | Path, layer: str) -> Path:
+    """Where the run of ``layer`` in decoder folder ``out`` lives (``OUT/run-<layer>``)."""
+    return Path(out) / f"run-{layer}"
+
+
+def start(cfg: DecoderTrainConfig, out: str | Path) -> Path:
+    """Validate ``cfg``, check its data, and create the run folder ``OUT/run-<layer>``."""
+    cfg.validate()
+    split_sources(cfg.sources, cfg.holdout)
+    return create_run(out, name=run_dir_of(out, cfg.layer).name, tag=cfg.layer, kind=RUN_KIND, options=asdict(cfg))
+
+
+def load_run_config(out: str | Path, layer: str, steps: int | None = None) -> DecoderTrainConfig:
+    """The config the ``layer`` run in ``out`` was started with (``steps`` optionally raised)."""
+    cfg = DecoderTrainConfig.from_dict(read_run(run_dir_of(out, layer), kind=RUN_KIND)["options"])
+    if steps is not None:
+        cfg.steps = steps
+    return cfg.validate()
+
+
+def train(
+    cfg: DecoderTrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    show_progress: bool = False,
+    callback: Callback | None = None,
+    max_steps_this_call: int | None = None,
+    vgg: VGGFeatures | None = None,
+) -> LoopResult:
+    """Train (or resume) the ``cfg.layer`` decoder into decoder folder ``out``.
+
+    The run folder must exist (:func:`start`). Every checkpoint also saves the level into
+    ``out`` (with the held-out PSNR of the last preview in its training note).
+
+    Raises:
+        NonFiniteLoss: a loss became NaN / inf. Interrupted: Ctrl-C / SIGTERM (after a checkpoint).
+    """
+    run_dir, dev, emit = run_dir_of(out, cfg.layer), torch.device(device), callback or default_callback
+    if not resume and ckpt.list_checkpoints(run_dir):
+        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
+    seed_everything(cfg.seed)
+    if dev.type == "cpu":
+        keep_freed_memory()
+    p = build_parts(cfg, dev, vgg)
+    last = ckpt.latest_checkpoint(run_dir) if resume else None
+    state = ckpt.unpack_state(last, *_state(p)) if last is not None else {}
+    start_step, seconds = int(state.get("step", 0)), float(state.get("seconds", 0.0))
+    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
+    clock = {"t0": time.perf_counter(), "psnr": state.get("heldout_psnr")}
+
+    def save(step: int, metrics: dict[str, Any]) -> Path:
+        elapsed = seconds + time.perf_counter() - clock["t0"]
+        tensors, st = ckpt.pack_state(*_state(p))
+        st.update(config=asdict(cfg), metrics=metrics, seconds=elapsed, heldout_psnr=clock["psnr"])
+        path = ckpt.save_checkpoint(run_dir, step, tensors, st)
+        note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "lr": cfg.lr, "width": cfg.width,
+                "loss": f"relative pixel MSE + {cfg.feature_weight} x relative {cfg.layer} feature MSE",
+                "sources": cfg.sources, "bundled_photos": cfg.bundled_photos, "holdout": cfg.holdout,
+                "train_seconds": round(elapsed), "heldout_psnr_db": clock["psnr"], "metrics": metrics}
+        save_level(p.net, out, backbone=cfg.backbone, training=note, half=cfg.half)
+        emit("checkpoint", {"path": str(path), "step": step})
+        return path
+
+    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if every(step, cfg.sample_every) or step == cfg.steps:
+            grid, score = preview(p)
+            path = run_dir / "samples" / f"step-{step:08d}.png"
+            save_grid(grid.cpu(), path, nrow=max(1, grid.shape[0] // 2))
+            clock["psnr"] = None if score is None else round(score, 2)
+            extra = {} if score is None else {"heldout_psnr": score}
+            emit("sample", {"path": str(path), "step": step, **extra})
+        if every(step, cfg.log_every) or step == cfg.steps:
+            log.log(step, {**losses, **extra})
+            emit("log", {"step": step, **losses, **extra})
+        return extra
+
+    spec = LoopSpec(step=lambda step: train_step(p, step), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.layer} decoder")
+    try:
+        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
+    finally:
+        log.close()
