@@ -139,3 +139,8 @@ def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) ->
     else:
         diff = "" if result["max_abs_diff"] is None else f" (onnxruntime max abs diff {result['max_abs_diff']:.1e})"
         click.echo(f"wrote {output}{diff}")
+
+
+from .style_decoder import train_decoder  # noqa: E402  (its own module: the universal-style-transfer decoders)
+
+style.add_command(train_decoder)

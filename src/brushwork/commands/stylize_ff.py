@@ -21,7 +21,10 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
     from ..imageio import load_image
     from ..style.feedforward import FeedForward, FFOptions
 
-    if not model:
+    loader = FeedForward
+    if method == "wct":  # universal style transfer: the packaged decoders unless --model names others
+        from ..style.universal import UniversalStyle as loader
+    elif not model:
         from ..models import default_model
 
         model = str(default_model(method))  # AdaIN: the packaged decoder; fast: an error (style built in)
@@ -31,7 +34,7 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
         raise BrushworkError(f"{content}: no such file or folder")
     options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=style_weights, preserve_color=preserve_color).validate()
     todo = pairs(content, output)
-    ff = FeedForward(model, backbone=backbone, weights=weights, device=device, precision=precision, progress=not quiet)
+    ff = loader(model, backbone=backbone, weights=weights, device=device, precision=precision, progress=not quiet)
     if ff.kind != method:
         raise BrushworkError(f"{model}: is a {ff.kind!r} model; use --method {ff.kind}")
     style_images = [load_image(s, max_pixels=max_pixels).rgb for s in styles]

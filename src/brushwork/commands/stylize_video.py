@@ -13,7 +13,8 @@ from .common import device_option, emit_json, json_option, quiet_option, resolve
 @click.command("stylize-video")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output video (.mp4, .mkv, .mov, .avi, .webm).")
-@click.option("--model", required=True, help="Fast or AdaIN model folder (or packaged model name).")
+@click.option("--model", help="Fast or AdaIN model folder (or packaged model name); with --method wct, another decoder folder.")
+@click.option("--method", type=click.Choice(["model", "wct"]), default="model", show_default=True, help="model: the --model's own kind; wct: universal style transfer (the packaged decoders unless --model).")
 @click.option("--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), help="Style image(s) for an AdaIN model (repeatable).")
 @click.option("--style-weights", help="AdaIN interpolation weights of several styles, e.g. 0.7,0.3.")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off.")
@@ -25,7 +26,7 @@ from .common import device_option, emit_json, json_option, quiet_option, resolve
 @device_option
 @quiet_option
 @json_option
-def stylize_video(source: Path, output: Path, model: str, styles: tuple[Path, ...], style_weights: str | None, alpha: float, size: int | None,
+def stylize_video(source: Path, output: Path, model: str | None, method: str, styles: tuple[Path, ...], style_weights: str | None, alpha: float, size: int | None,
                   smoothing: float, preserve_color: str, max_frames: int | None, precision: str, device: str, quiet: bool, as_json: bool) -> None:
     """Stylise every frame of SOURCE with a feed-forward model; the audio is kept."""
     import time
@@ -38,7 +39,12 @@ def stylize_video(source: Path, output: Path, model: str, styles: tuple[Path, ..
     if source.resolve() == output.resolve():
         raise BrushworkError(f"{output}: refusing to overwrite the source video")
     options = FFOptions(size=size, alpha=alpha, style_weights=_floats(style_weights, "--style-weights"), preserve_color=preserve_color).validate()
-    ff = FeedForward(model, device=resolve_device(device), precision=precision, progress=not quiet)
+    loader = FeedForward
+    if method == "wct":  # universal style transfer: the same call as a feed-forward model
+        from ..style.universal import UniversalStyle as loader
+    elif not model:
+        raise BrushworkError("--model is required (a fast or AdaIN model folder), or use --method wct")
+    ff = loader(model, device=resolve_device(device), precision=precision, progress=not quiet)
     style_images = [load_image(s).rgb for s in styles]
     ff.check(len(style_images), options, has_mask=False)
     bar = None
