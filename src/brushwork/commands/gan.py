@@ -146,7 +146,7 @@ def _load(run: str, ema: bool | None, device: str):
     return load_generator(run, ema=ema, device=resolve_device(device))
 
 
-ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (default: when the run kept them).")
+ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (default: when the run kept them; a model folder holds one set).")
 
 
 @gan.command()
@@ -166,7 +166,7 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 @device_option
 @json_option
 def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate, device, as_json) -> None:
-    """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator."""
+    """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator (RUN: a run folder or a model folder such as RUN/model)."""
     from ..gan.sample import mix
     from ..gan.sample import sample as draw
     from ..imagegrid import save_grid, scatter_image
@@ -214,7 +214,7 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
 @device_option
 @json_option
 def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_json) -> None:
-    """Spherical interpolation between two seeded noise vectors, as a strip or a GIF."""
+    """Spherical interpolation between two seeded noise vectors, as a strip or a GIF (RUN: a run or model folder)."""
     from ..gan.sample import interpolate as path
     from ..imagegrid import save_gif, save_grid
 
@@ -237,7 +237,7 @@ def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_
 @onnx_options
 @json_option
 def export(run, output, ema, opset, check, as_json) -> None:
-    """Export the generator to ONNX (input z [and y], output images in [0, 1])."""
+    """Export the generator of a run or model folder to ONNX (input z [and y], output images in [0, 1])."""
     from ..gan.export import export_onnx
 
     gen = _load(run, ema, "cpu")
