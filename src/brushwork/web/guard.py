@@ -94,7 +94,8 @@ class RequestGuard:
                                 "open it by its address, or start it with --allow-host NAME")
         query = scope.get("query_string", b"").decode("latin-1")
         if any(k.lower() in ("token", "access_token") for k, _ in parse_qsl(query, keep_blank_values=True)):
-            return _refuse(400, "send the access token in the Authorization header (Bearer), never in the URL")
+            return _refuse(400, "send the access token in the Authorization header (Bearer), never in the URL; "
+                                "the page takes it as /#token=... or asks for it")
         if scope.get("method", "GET") not in SAFE_METHODS:
             origin = headers.get("origin")
             fetch_site = headers.get("sec-fetch-site", "")
@@ -125,7 +126,7 @@ def token_ok(token: str, authorization: str, cookie: str | None) -> bool:
     return bool(cookie) and secrets.compare_digest(cookie.encode(), session_value(token).encode())
 
 
-_ABSOLUTE = re.compile(r"(?<![\w.~>-])/(?:[^\s/:'\"(),]+/)+([^\s/:'\"(),]*)")
+_ABSOLUTE = re.compile(r"(?<![\w.~>:/-])/(?:[^\s/:'\"(),]+/)+([^\s/:'\"(),]*)")
 
 
 def public_message(message: str, *roots: str) -> str:

@@ -27,20 +27,20 @@ async function startSession() {
   if (token) await fetch("/api/session", authorized({ method: "POST" }));
 }
 let session = startSession();
+let asking = null;    // the pending question for the token, shared by calls failing together
 
 // fetch with the token; on 401 ask for it once, open a session and try again.
 async function send(url, options = {}) {
   await session;
   let response = await fetch(url, authorized(options));
   if (response.status === 401) {
-    asking = asking || askToken();   // calls failing together share one question
+    asking = asking || askToken();
     if (await asking) response = await fetch(url, authorized(options));
     asking = null;
   }
   return response;
 }
 
-let asking = null;
 async function askToken() {
   const given = window.prompt("This studio needs its access token:");
   if (!given) return false;
