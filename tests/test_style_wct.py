@@ -172,7 +172,7 @@ def test_cli_end_to_end_and_refusals(tmp_path, capsys):
         assert match in err and "Traceback" not in err and len(err.strip().splitlines()) == 1 and not bad.exists()
     adain = tmp_path / "adain"
     from brushwork.style.adain import AdaINConfig, Decoder
-    from brushwork.style.pretrained import save_pretrained
+    from brushwork.models import save_pretrained
 
     save_pretrained(Decoder(AdaINConfig(width=0.125)), adain, backbone="vgg16-hed")
     assert main(["stylize", str(content), str(s1), "-o", str(tmp_path / "bad.png"), "--method", "wct", "--model", str(adain), "--quiet"]) == 2
