@@ -177,8 +177,9 @@ def default_model(kind: str) -> Path:
 
 def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
     """What ``brushwork models info`` shows: ``{"path", "kind", "config", "backbone", "dtype",
-    "provenance", "parameters", "bytes"}``, with ``parameters`` counted from the weights file
-    (the model is not built)."""
+    "provenance", "parameters", "bytes"}``, with ``parameters`` the elements of the stored tensors
+    (batch-norm running statistics excluded), read from the weights file's header without building
+    the model; ``bytes`` the weights file's size."""
     from .folder import describe as _describe
 
     return _describe(name_or_path)
