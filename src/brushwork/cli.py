@@ -7,8 +7,10 @@ stderr and exit code 2 (never a traceback), and Ctrl-C into exit code 130.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -56,10 +58,29 @@ def cli() -> None:
     """Brushwork: neural style transfer and GANs for natural images."""
 
 
+@contextlib.contextmanager
+def _warnings_reported(args: list[str]):
+    """Python warnings become ``brushwork: warning: <message>`` lines on stderr (no source
+    path, each message once); ``-q`` / ``--quiet`` silences them."""
+    quiet = any(a in ("-q", "--quiet") for a in args)
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+        text = " ".join(str(message).split())
+        if not quiet and text not in seen:
+            seen.add(text)
+            print(f"brushwork: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show  # the filters stay as they are (ResourceWarning etc. ignored by default)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and exits with) 0, 1, 2 or 130."""
     try:
-        cli.main(args=argv, prog_name="brushwork", standalone_mode=False)
+        with _warnings_reported(sys.argv[1:] if argv is None else argv):
+            cli.main(args=argv, prog_name="brushwork", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:

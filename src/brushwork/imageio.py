@@ -53,8 +53,7 @@ _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16
 """Bytes per pixel of Pillow's decoded buffer by mode; every other mode (RGB, RGBA, CMYK, LA ...) takes 4."""
 
 CONVERT_BYTES_PER_PIXEL = 40
-"""What decoding a pixel costs after the decoder: an 8-bit RGBA copy (4 B) and three float32 RGB arrays
-(the NumPy image, the tensor and its compositing / clamping, 12 B each)."""
+"""Bytes per pixel after the decoder: an 8-bit RGBA copy (4) and three float32 RGB arrays (12 each)."""
 
 ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
 
@@ -99,7 +98,7 @@ def _open(src: ImageSource, name: str) -> Image.Image:
             raise BrushworkError(f"{name}: not a file")
         if path.stat().st_size == 0:
             raise BrushworkError(f"{name}: file is empty")
-        fp: BinaryIO = open(path, "rb")
+        fp: BinaryIO | Path = path  # Pillow opens it and closes it once the pixels are loaded
     elif isinstance(src, bytes):
         if not src:
             raise BrushworkError(f"{name}: file is empty")

@@ -92,12 +92,19 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, fn: FrameFn, *
         raise BrushworkError(f"smoothing must be in [0, 1), not {smoothing}")
     inp = _open_input(src)
     try:
-        with atomic_path(dst) as tmp:
+        with atomic_path(dst, verify=lambda tmp: _check_written(av, tmp)) as tmp:
             return _transcode(av, inp, tmp, dst, fn, smoothing, max_frames, crf, on_frame)
     except av.error.FFmpegError as exc:
         raise BrushworkError(f"{src}: cannot decode this video ({type(exc).__name__}: {exc})") from None
     finally:
         inp.close()
+
+
+def _check_written(av, tmp: Path) -> None:
+    """The written file opens and has a video stream (a full disk can leave a torn container)."""
+    with av.open(str(tmp)) as check:
+        if not check.streams.video:
+            raise ValueError("no video stream")
 
 
 def _transcode(av, inp, tmp: Path, dst: Path, fn: FrameFn, smoothing: float, max_frames: int | None, crf: int, on_frame) -> VideoResult:

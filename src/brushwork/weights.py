@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pickle
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -261,6 +263,15 @@ def _hed_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
+def pickle_refusal(path: str | os.PathLike, exc: BaseException) -> str:
+    """One line for a ``.pth`` that ``torch.load(weights_only=True)`` refused: the global its
+    pickle asked for, and that nothing was loaded (never torch's advice to unpickle it anyway)."""
+    found = re.search(r"GLOBAL\s+([\w.]+)", str(exc))
+    if found:
+        return f"{path}: refused (its pickle calls {found.group(1)}; only tensors are read, with torch.load(weights_only=True)); nothing was loaded"
+    return f"{path}: not a readable PyTorch file (a pickle that is not a plain state dict of tensors); nothing was loaded"
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a weights file as a flat ``{key: tensor}`` dict without unpickling code.
 
@@ -278,6 +289,8 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise BrushworkError(pickle_refusal(path, exc)) from None
     except Exception as exc:  # noqa: BLE001 - any decoding failure is a bad file
         raise BrushworkError(f"{path}: cannot read weights ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):

@@ -34,6 +34,16 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def reserve_output(path: Any):
+    """Reserve output file ``path`` (:class:`~brushwork.fsutil.OutputTarget`) until the running
+    command ends: an unwritable target fails at once; saving ``path`` later fills the reservation."""
+    from ..fsutil import OutputTarget
+
+    target = OutputTarget(path)
+    ctx = click.get_current_context(silent=True)
+    return ctx.with_resource(target) if ctx is not None else target
+
+
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as one JSON line on stdout."""
     sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")

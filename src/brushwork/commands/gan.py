@@ -122,6 +122,12 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
         except Interrupted as exc:
             click.echo(f"brushwork: {exc}", err=True)
             raise
+        except BrushworkError:
+            if not resume_run and dist.is_main:
+                from ..training.runs import discard_failed_start
+
+                discard_failed_start(run_dir)  # a start that failed before its first checkpoint leaves nothing behind
+            raise
         finished = True
     finally:
         distributed.teardown(dist, synchronize=finished)

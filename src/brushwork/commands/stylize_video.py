@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, quiet_option, reserve_output, resolve_device, show_progress
 
 
 @click.command("stylize-video")
@@ -38,6 +38,10 @@ def stylize_video(source: Path, output: Path, model: str | None, method: str, st
 
     if source.resolve() == output.resolve():
         raise BrushworkError(f"{output}: refusing to overwrite the source video")
+    from ..video import VIDEO_SUFFIXES
+
+    if output.suffix.lower() in VIDEO_SUFFIXES:
+        reserve_output(output)  # an unwritable output fails now, not after every frame
     options = FFOptions(size=size, alpha=alpha, style_weights=_floats(style_weights, "--style-weights"), preserve_color=preserve_color).validate()
     loader = FeedForward
     if method == "wct":  # universal style transfer: the same call as a feed-forward model

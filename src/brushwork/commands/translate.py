@@ -11,7 +11,7 @@ import click
 
 from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None, help="a2b: domain A to B; b2a (CycleGAN only): B to A. Default: a2b for a run, a model folder's own direction.")
 model_choice = click.Choice(["cyclegan", "pix2pix"])
@@ -114,14 +114,25 @@ def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, c
 @json_option
 def apply(run, source, output, direction, model, long_side, device, as_json) -> None:
     """Translate an image, or every image in a folder, with a trained run or a translator model folder (RUN/model-a2b ...)."""
+    from ..fsutil import reserve_folder
     from ..translate.apply import load_translator, translate_path
 
+    if Path(source).is_dir():
+        reserve_folder(output)  # an unwritable output fails before the model loads
+    elif not Path(output).is_dir():
+        reserve_output(output)
     tr = load_translator(run, direction, model=model, device=resolve_device(device))
     result = translate_path(tr, source, output, long_side=long_side)
+    failed = [f for f in result.get("files", []) if f["status"] != "ok"]
+    for f in failed:
+        click.echo(f"brushwork: failed: {f['reason']}", err=True)
+    summary = f"wrote {len(result['written'])} of {len(result.get('files', result['written']))} image(s) to {output}" + (f"; {len(failed)} failed" if failed else "")
     if as_json:
         emit_json({"run": run, "model": tr.cfg.model, "direction": tr.direction, "step": tr.step, **result})
-    else:
-        click.echo(f"wrote {len(result['written'])} image(s) to {output}" + (f" ({result['skipped']} unreadable skipped)" if result["skipped"] else ""))
+    if failed:
+        raise BrushworkError(summary)
+    if not as_json:
+        click.echo(summary)
 
 
 @translate.command()

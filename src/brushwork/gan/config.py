@@ -338,6 +338,9 @@ def config_from_dict(d: dict[str, Any]) -> GANConfig:
 
 def validate(cfg: GANConfig) -> None:
     """Check choices and ranges that types alone do not catch."""
+    from .bounds import check_ranges
+
+    check_ranges(cfg)  # every number in its range first: the checks below divide and compare
     m, d, t = cfg.model, cfg.data, cfg.train
     checks = [
         (m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)}, not {m.arch!r}"),

@@ -24,10 +24,12 @@ from typing import ClassVar
 
 import torch
 
+from ..bounds import check_int
 from ..errors import BrushworkError
 from ..models.registry import CONFIG, Pretrained
 from ..training import checkpoint as ckpt
 from ..training.runs import read_run
+from .bounds import build_checked_generator, check_sample_shape
 from .config import GANConfig, config_from_dict
 from .models import Generator, build_generator
 
@@ -85,15 +87,15 @@ def load_generator(run_dir: str | os.PathLike, *, ema: bool | None = None, devic
     tensors, state = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir))
     try:
         cfg = config_from_dict(state["config"])
-        shape = tuple(int(s) for s in state["sample_shape"])
-        num_classes = int(state["num_classes"])
+        shape = check_sample_shape(state["sample_shape"], str(run_dir))
+        num_classes = check_int(state["num_classes"], f"{run_dir}: num_classes", 0, 100_000)
         has_ema = bool(state.get("has_ema"))
     except (KeyError, TypeError, ValueError) as exc:
         raise BrushworkError(f"{run_dir}: checkpoint state is missing {exc}") from None
     if ema and not has_ema:
         raise BrushworkError(f"{run_dir}: this run kept no EMA weights (train.ema_decay was 0)")
     use_ema = has_ema if ema is None else ema
-    G = build_generator(cfg.model, shape, num_classes)
+    G = build_checked_generator(cfg, shape, num_classes, str(run_dir))
     try:
         G.load_state_dict(ckpt.unprefixed("G_ema" if use_ema else "G", tensors))
     except RuntimeError as exc:

@@ -33,6 +33,7 @@ from ..training.metrics_log import MetricsLog
 from . import losses
 from .ada import AdaptiveAugment
 from .augment import diff_augment
+from .bounds import check_model_memory, parameter_count
 from .config import GANConfig
 from .diagnostics import COLLAPSE_THRESHOLD, diversity
 from .mixture import EVAL_SAMPLES, mixture_scores
@@ -116,8 +117,9 @@ def preflight(cfg: GANConfig) -> None:
         raise BrushworkError(f"digits: image size must be between 8 and 128 px, not {cfg.data.img_size}")
     shape = expected_shape(cfg)
     with torch.device("meta"):
-        build_generator(cfg.model, shape, 10)
-        build_discriminator(cfg.model, shape, 10)
+        G = build_generator(cfg.model, shape, 10)
+        D = build_discriminator(cfg.model, shape, 10)
+    check_model_memory(cfg, shape, parameter_count(G) + parameter_count(D), training=True)
 
 
 def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: DistInfo) -> Parts:
@@ -342,7 +344,10 @@ def restore(p: Parts, json_path: Path) -> Position:
         p.ada.load_state_dict(state["ada"])
     if p.pl is not None and state.get("pl_mean") is not None:
         p.pl.mean = float(state["pl_mean"])
-    return Position(int(state["step"]), int(state["batches"]))
+    batches = state.get("batches")
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 0:
+        raise BrushworkError(f"{json_path}: corrupted checkpoint state (batches must be a whole number >= 0, not {batches!r:.40})")
+    return Position(state["step"], batches)
 
 
 # --------------------------------------------------------------------------- samples and diagnostics

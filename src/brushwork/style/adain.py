@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..backbones.vgg import VGGFeatures
+from ..bounds import check_choice, check_float, check_network_memory
 from ..errors import BrushworkError
 from .fast import upsample_conv, weight_precision
 
@@ -72,6 +73,36 @@ class AdaINConfig:
     width: float = 1.0
     encoder: str = "backbone"
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, pixels: int = 512 * 512, limit: int | None = None) -> "AdaINConfig":
+        """Check ``arch`` (vgg16 / vgg19) and ``width`` (0.1..2), and that encoder, decoder and
+        their activations on a ``pixels``-pixel image fit in ``limit`` bytes (default: the
+        available memory). Raises BrushworkError; returns ``self``."""
+        check_choice(self.arch, "AdaIN decoder: arch", ("vgg16", "vgg19"))
+        check_float(self.width, "AdaIN decoder: width", 0.1, 2.0)
+        check_network_memory(self.parameters(), self.activations(pixels), f"an AdaIN decoder of width {self.width}", limit=limit)
+        return self
+
+    def channels(self) -> list[int]:
+        """Decoder widths after relu4_1, relu3_1 and relu2_1 (at least 8 each)."""
+        return [max(8, round(n * self.width)) for n in (256, 128, 64)]
+
+    def parameters(self) -> int:
+        """Weights of the decoder plus the VGG encoder up to relu4_1 (about 3.5 M)."""
+        c = self.channels()
+        conv = lambda cin, cout: cin * cout * 9 + cout  # noqa: E731
+        block3 = 3 if self.arch == "vgg16" else 4
+        decoder = conv(512, c[0]) + (block3 - 1) * conv(c[0], c[0]) + conv(c[0], c[1]) + conv(c[1], c[1]) + conv(c[1], c[2]) + conv(c[2], c[2]) + conv(c[2], 3)
+        return decoder + 3_500_000
+
+    def activations(self, pixels: int) -> int:
+        """Float values alive at the peak of a pass on a ``pixels``-pixel image (about three
+        tensors per stage of the encoder and the decoder)."""
+        c = self.channels()
+        return 3 * pixels * (64 + 32 + 16 + 8) + 3 * pixels * (c[2] + c[1] // 4 + c[0] // 16 + 4)
+
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect")]
@@ -98,7 +129,7 @@ class Decoder(nn.Module):
             self.encoder = NormalisedVGG19()
         elif config.encoder != "backbone":
             raise BrushworkError(f"AdaIN decoder: encoder must be backbone or vgg19-normalised, not {config.encoder!r}")
-        c = [max(8, round(n * config.width)) for n in (256, 128, 64)]
+        c = config.channels()
         block3 = 3 if config.arch == "vgg16" else 4
         up = nn.Upsample(scale_factor=2.0, mode="nearest")
         layers: list[nn.Module] = [*_conv(512, c[0]), up]

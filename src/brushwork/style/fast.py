@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..bounds import check_float, check_int, check_int_list, check_network_memory
 from ..errors import BrushworkError
 
 
@@ -43,7 +44,34 @@ class FastConfig:
     output_offset: float = 0.5
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))  # a JSON list -> tuple
+        self.validate()
+        object.__setattr__(self, "channels", tuple(self.channels))  # a JSON list -> tuple
+
+    def validate(self, pixels: int = 512 * 512, limit: int | None = None) -> "FastConfig":
+        """Check the ranges (channels 1..1024, residual blocks 0..64, edge kernel odd 1..15, finite
+        pixel scaling) and that the network plus its activations on a ``pixels``-pixel image fit in
+        ``limit`` bytes (default: the available memory). Raises BrushworkError; returns ``self``."""
+        check_int_list(self.channels, "fast network channels", 1, 1024, min_len=3, max_len=3)
+        check_int(self.residual_blocks, "fast network residual_blocks", 0, 64)
+        if check_int(self.edge_kernel, "fast network edge_kernel", 1, 15) % 2 == 0:
+            raise BrushworkError(f"fast network edge_kernel must be odd, not {self.edge_kernel}")
+        for name in ("input_scale", "input_offset", "output_scale", "output_offset"):
+            check_float(getattr(self, name, 0.0), f"fast network {name}", -1e6, 1e6)
+        check_network_memory(self.parameters(), self.activations(pixels), f"a fast network {list(self.channels)} x {self.residual_blocks} blocks", limit=limit)
+        return self
+
+    def parameters(self) -> int:
+        """Number of weights of the network (convolutions and norms)."""
+        (c1, c2, c3), k = self.channels, self.edge_kernel
+        conv = lambda cin, cout, kk: cin * cout * kk * kk + 3 * cout  # noqa: E731 - weight, bias, norm scale/shift
+        edges = conv(3, c1, k) + c1 * 3 * k * k + 3
+        return edges + conv(c1, c2, 3) + conv(c2, c3, 3) + 2 * self.residual_blocks * conv(c3, c3, 3) + conv(c3, c2, 3) + conv(c2, c1, 3)
+
+    def activations(self, pixels: int) -> int:
+        """Float values alive at the peak of an inference pass on a ``pixels``-pixel image (about
+        three tensors of each stage: full, 1/4 and 1/16 of the pixels)."""
+        c1, c2, c3 = self.channels
+        return 3 * pixels * (c1 + c2 // 4 + c3 // 16 + 4)
 
 
 PRESETS = {

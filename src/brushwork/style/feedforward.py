@@ -17,13 +17,14 @@ from typing import Sequence
 
 import torch
 
+from ..bounds import check_network_memory
 from ..errors import BrushworkError
 from ..imageio import resize, resize_long_side
-from ..models import load as load_model
-from ..models import read_config, resolve
 from ..precision import autocast, resolve_precision
 from . import adain as A
 from .color import match_color, transfer_luminance
+from ..models import load as load_model
+from ..models import read_config, resolve
 from .tiling import run_tiled
 
 COLOR_MODES = ("none", "luminance", "histogram")
@@ -151,9 +152,12 @@ class FeedForward:
         an optional ``mask`` ``(1, H, W)`` (first style where 1, second where 0). Returns ``(3, H', W')``
         with the long side ``options.size`` (or the content's size)."""
         self.check(len(styles), options, mask is not None)
+        if mask is not None and tuple(mask.shape[-2:]) != tuple(content.shape[-2:]):
+            raise BrushworkError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the content is {content.shape[-1]}x{content.shape[-2]}; they must match")
         x = content.to(self.device)
         if options.size is not None:
             x = resize_long_side(x, options.size)
+        self._check_memory(x, options)
         if mask is not None:
             mask = resize(mask.to(self.device).expand(3, -1, -1), tuple(x.shape[-2:]))[:1]
         with torch.inference_mode(), self._autocast():
@@ -165,6 +169,15 @@ class FeedForward:
             y = run_tiled(fn, x, options.tile) if options.tile else fn(x)
         y = y.float().clamp(0, 1)
         return transfer_luminance(y, x) if options.preserve_color == "luminance" else y
+
+    def _check_memory(self, x: torch.Tensor, options: FFOptions) -> None:
+        """Refuse (BrushworkError) an image whose pass would not fit in the available memory."""
+        cfg = self.net.config
+        if not hasattr(cfg, "activations"):
+            return
+        h, w = x.shape[-2:]
+        pixels = h * w if not options.tile else min(h * w, (options.tile + 128) ** 2)
+        check_network_memory(cfg.parameters(), cfg.activations(pixels), f"{self.dir.name}: stylising a {w}x{h} image")
 
     def _fast(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x[None].contiguous(memory_format=torch.channels_last))[0].float().clamp(0, 1)

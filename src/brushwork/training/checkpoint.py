@@ -55,7 +55,11 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[tuple[int, Path]]:
 
 
 def save_checkpoint(run_dir: str | os.PathLike, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], *, keep: int = 2) -> Path:
-    """Write checkpoint ``step`` atomically, then delete all but the newest ``keep``. Returns the JSON path."""
+    """Write checkpoint ``step`` atomically, then delete all but the newest ``keep``. Returns the JSON path.
+
+    A failed write (full disk: :class:`~brushwork.fsutil.OutputError`) leaves the older
+    checkpoints as they were, so the run resumes from the last one once there is space.
+    """
     d = checkpoint_dir(run_dir)
     stem = f"step-{step:08d}"
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
@@ -64,7 +68,11 @@ def save_checkpoint(run_dir: str | os.PathLike, step: int, tensors: dict[str, to
         digest = _sha256(tmp)
     record = {"format": FORMAT, "step": step, "tensors": f"{stem}.safetensors", "sha256": digest, **state}
     json_path = d / f"{stem}.json"
-    atomic_write_text(json_path, json.dumps(record, indent=1) + "\n")
+    try:
+        atomic_write_text(json_path, json.dumps(record, indent=1) + "\n")
+    except BaseException:
+        (d / f"{stem}.safetensors").unlink(missing_ok=True)  # no tensor file without its JSON; older checkpoints stay
+        raise
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
         (d / old.name.replace(".json", ".safetensors")).unlink(missing_ok=True)
@@ -80,6 +88,9 @@ def verify_checkpoint(json_path: str | os.PathLike) -> tuple[Path, dict[str, Any
         raise BrushworkError(f"{p}: corrupted checkpoint state ({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or not isinstance(state.get("tensors"), str):
         raise BrushworkError(f"{p}: not a Brushwork checkpoint (format {FORMAT})")
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < 10**12:
+        raise BrushworkError(f"{p}: corrupted checkpoint state (step must be a whole number >= 0, not {step!r:.40})")
     tpath = p.parent / Path(state["tensors"]).name
     if not tpath.is_file():
         raise BrushworkError(f"{tpath}: checkpoint tensors are missing")

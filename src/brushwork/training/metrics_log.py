@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import atomic_write_text
+from ..fsutil import OutputError, atomic_write_text, describe_os_error
 
 
 class MetricsLog:
@@ -24,7 +24,10 @@ class MetricsLog:
         self.path = Path(run_dir) / "metrics.jsonl"
         if resume_step is not None and self.path.exists():
             self._truncate(resume_step)
-        self._file = open(self.path, "a", encoding="utf-8")
+        try:
+            self._file = open(self.path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write ({describe_os_error(exc)})") from None
         self.writer = None
         self.note = ""
         if tensorboard:
@@ -50,15 +53,21 @@ class MetricsLog:
     def log(self, step: int, values: dict[str, Any]) -> None:
         """Write one record ``{"step": step, **values}``; numbers also go to TensorBoard."""
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
-        self._file.write(json.dumps({"step": step, **clean}) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps({"step": step, **clean}) + "\n")
+            self._file.flush()
+        except OSError as exc:  # a torn last line is dropped on resume
+            raise OutputError(f"{self.path}: cannot write ({describe_os_error(exc)})") from None
         if self.writer is not None:
             for k, v in values.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     self.writer.add_scalar(k, v, step)
 
     def close(self) -> None:
-        """Flush and close the files."""
-        self._file.close()
+        """Flush and close the files (a failed flush is not raised again: :meth:`log` reported it)."""
+        try:
+            self._file.close()
+        except OSError:
+            pass
         if self.writer is not None:
             self.writer.close()

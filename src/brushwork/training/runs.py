@@ -68,3 +68,21 @@ def read_run(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]
     if kind is not None and record.get("kind") != kind:
         raise BrushworkError(f"{p}: is a {record.get('kind')!r} run, not a {kind!r} run")
     return record
+
+
+def discard_failed_start(path: str | os.PathLike) -> bool:
+    """Remove a run folder whose start failed before its first checkpoint, so that the same
+    ``--name`` can be used again; a folder with any checkpoint, or with files a run does not
+    write, is kept. Returns whether it was removed."""
+    import shutil
+
+    p = Path(path)
+    ours = {RUN_FILE, "metrics.jsonl", "tb", "samples", "checkpoints", "diagnostics"}
+    try:
+        entries = list(p.iterdir())
+        if any(e.name not in ours for e in entries) or any((p / "checkpoints").glob("*.json")):
+            return False
+        shutil.rmtree(p)
+    except OSError:
+        return False
+    return True

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ..bounds import check_float, check_int, check_types
 from ..errors import BrushworkError
 from .networks import patch_layers_for, resnet_blocks_for, unet_depth_for
 
 MODELS = ("cyclegan", "pix2pix")
 GAN_LOSSES = ("lsgan", "vanilla")
+BIG = 10**9
 LEGACY = {"d_layers": 3, "input_skip": False}  # what configs saved without these keys were trained with
 
 
@@ -63,6 +65,7 @@ class TranslateConfig:
     keep_checkpoints: int = 2
 
     def __post_init__(self) -> None:
+        self._check_numbers()
         if self.model not in MODELS:
             raise BrushworkError(f"--model must be one of {', '.join(MODELS)}, not {self.model!r}")
         self.load_size = self.load_size or self.size * 9 // 8
@@ -85,6 +88,20 @@ class TranslateConfig:
             if getattr(self, name) < 1:
                 raise BrushworkError(f"{name} must be at least 1, not {getattr(self, name)}")
 
+    def _check_numbers(self) -> None:
+        """Types and ranges of every field (BrushworkError, one line) before anything uses them."""
+        check_types(self, "translation config: ")
+        ints = {"size": (-BIG, 1024), "load_size": (-BIG, 2048), "steps": (-BIG, BIG), "batch_size": (-BIG, 4096), "ngf": (-BIG, 1024),
+                "ndf": (-BIG, 1024), "n_blocks": (0, 64), "d_layers": (-BIG, BIG), "unet_depth": (1, 10), "pool_size": (0, 100_000),
+                "seed": (0, 2**62), "ckpt_every": (1, BIG), "sample_every": (1, BIG), "log_every": (1, BIG), "keep_checkpoints": (1, 1000)}
+        for name, (lo, hi) in ints.items():  # lower ends of -BIG: checked below with their own messages
+            if getattr(self, name) is not None:
+                check_int(getattr(self, name), f"translation config: {name}", lo, hi)
+        floats = {"lr": (0, 1, True), "beta1": (0, 0.9999, False), "decay_from": (0, 1, False), "dropout": (0, 0.99, False),
+                  "lambda_cycle": (0, 1e6, False), "lambda_identity": (0, 1e6, False), "lambda_l1": (0, 1e6, False)}
+        for name, (lo, hi, lo_open) in floats.items():
+            check_float(getattr(self, name), f"translation config: {name}", lo, hi, lo_open=lo_open)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (all values resolved)."""
         return asdict(self)
@@ -94,6 +111,8 @@ class TranslateConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error (a run of another version).
         A config saved before ``d_layers`` / ``input_skip`` existed gets the networks it was
         trained with (70 px PatchGANs, no input skip)."""
+        if not isinstance(data, dict):
+            raise BrushworkError(f"translation config must be a JSON object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
