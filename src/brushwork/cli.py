@@ -61,12 +61,15 @@ def cli() -> None:
 @contextlib.contextmanager
 def _warnings_reported(args: list[str]):
     """Python warnings become ``brushwork: warning: <message>`` lines on stderr (no source
-    path, each message once); ``-q`` / ``--quiet`` silences them."""
+    path, each message once); ``-q`` / ``--quiet`` silences them. Deprecation notes of the
+    libraries are for developers, not users, and are not shown."""
     quiet = any(a in ("-q", "--quiet") for a in args)
     seen: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
         text = " ".join(str(message).split())
+        if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+            return
         if not quiet and text not in seen:
             seen.add(text)
             print(f"brushwork: warning: {text}", file=sys.stderr)
