@@ -203,6 +203,21 @@ def test_refusals_are_one_line(tmp_path):
     _refused(good, "unreadable weights")
 
 
+def test_gan_and_translator_configs_are_validated(tmp_path):
+    gan = M.save_pretrained(_gan(), tmp_path / "gan")
+    record = json.loads((gan / "config.json").read_text())
+    for changes, match in [({"sample_shape": [1, 8]}, "sample_shape"), ({"num_classes": -1}, "num_classes"),
+                           ({"gan": {**record["config"]["gan"], "model": {"arch": "nope"}}}, "model.arch")]:
+        _edit_config(gan, config={**record["config"], **changes})
+        _refused(gan, match)
+    tr = M.save_pretrained(_translator(), tmp_path / "tr")
+    record = json.loads((tr / "config.json").read_text())
+    _edit_config(tr, config={**record["config"], "translate": {**record["config"]["translate"], "size": 30}})
+    _refused(tr, "multiple of 4")
+    _edit_config(tr, config={**record["config"], "direction": "sideways"})
+    _refused(tr, "not 'sideways'")
+
+
 def test_refusals_exit_2_from_the_cli_with_one_line(tmp_path, capsys):
     from brushwork.cli import main
 

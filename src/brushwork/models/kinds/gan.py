@@ -11,22 +11,20 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ...errors import BrushworkError
 from ..registry import register_kind
 
 
 def _build(config: dict[str, Any], record: dict[str, Any]) -> Any:
+    from ...bounds import check_int
+    from ...gan.bounds import build_checked_generator, check_sample_shape
     from ...gan.config import config_from_dict
-    from ...gan.models import build_generator
     from ...gan.sample import LoadedGenerator
 
     cfg = config_from_dict(config.get("gan") or {})
-    shape = tuple(int(s) for s in config["sample_shape"])
-    if len(shape) not in (1, 3) or min(shape) < 1:
-        raise BrushworkError(f"sample_shape must be [C, H, W] or [D], not {list(shape)}")
-    num_classes = int(config.get("num_classes", 0))
+    shape = check_sample_shape(config.get("sample_shape"), "gan-generator config")
+    num_classes = check_int(config.get("num_classes", 0), "gan-generator config: num_classes", 0, 100_000)
     prov = record.get("provenance") or {}
-    G = build_generator(cfg.model, shape, num_classes)
+    G = build_checked_generator(cfg, shape, num_classes, "gan-generator config")  # memory checked before building
     return LoadedGenerator(G, cfg, int(prov.get("step", 0)), bool(prov.get("ema", False)), None, shape)
 
 
