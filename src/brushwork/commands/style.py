@@ -144,3 +144,8 @@ def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) ->
 from .style_decoder import train_decoder  # noqa: E402  (its own module: the universal-style-transfer decoders)
 
 style.add_command(train_decoder)
+
+from .style_gram import export_gram, train_gram  # noqa: E402  (its own module: the linear style transform of --method gram)
+
+style.add_command(train_gram)
+style.add_command(export_gram)
