@@ -93,7 +93,7 @@ class TranslateConfig:
         check_types(self, "translation config: ")
         ints = {"size": (-BIG, 1024), "load_size": (-BIG, 2048), "steps": (-BIG, BIG), "batch_size": (-BIG, 4096), "ngf": (-BIG, 1024),
                 "ndf": (-BIG, 1024), "n_blocks": (0, 64), "d_layers": (-BIG, BIG), "unet_depth": (1, 10), "pool_size": (0, 100_000),
-                "seed": (0, 2**62), "ckpt_every": (1, BIG), "sample_every": (1, BIG), "log_every": (1, BIG), "keep_checkpoints": (1, 1000)}
+                "seed": (0, 2**62), "ckpt_every": (0, BIG), "sample_every": (0, BIG), "log_every": (0, BIG), "keep_checkpoints": (1, 1000)}
         for name, (lo, hi) in ints.items():  # lower ends of -BIG: checked below with their own messages
             if getattr(self, name) is not None:
                 check_int(getattr(self, name), f"translation config: {name}", lo, hi)
