@@ -16,7 +16,8 @@ from .common import emit_json, show_progress
 def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, method: str, model: str | None, size: int,
                     style_weights: tuple[float, ...] | None, preserve_color: str, mask: Path | None, alpha: float, tile: int,
                     precision: str, backbone: str | None, weights: Path | None, keep_alpha: bool, quality: int, bit_depth: int,
-                    max_pixels: int, device: str, quiet: bool, as_json: bool, pairs: Callable[[Path, Path], list[tuple[Path, Path]]]) -> None:
+                    max_pixels: int, device: str, quiet: bool, as_json: bool, pairs: Callable[[Path, Path], list[tuple[Path, Path]]],
+                    variety: float = 0.0, seed: int = 0) -> None:
     """Stylise CONTENT (an image or folder) with a feed-forward model and save the result(s)."""
     from ..imageio import load_image
     from ..style.feedforward import FeedForward, FFOptions
@@ -24,6 +25,8 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
     loader = FeedForward
     if method == "wct":  # universal style transfer: the packaged decoders unless --model names others
         from ..style.universal import UniversalStyle as loader
+    elif method == "gram":  # linear style transform: the packaged gram-hed unless --model names another
+        from ..style.linear_run import GramStylizer as loader
     elif not model:
         from ..models import default_model
 
@@ -33,6 +36,10 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
     if not content.exists():
         raise BrushworkError(f"{content}: no such file or folder")
     options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=style_weights, preserve_color=preserve_color).validate()
+    if method == "gram":
+        from ..style.linear_run import GramOptions
+
+        options = GramOptions(**vars(options), variety=variety, seed=seed).validate()
     todo = pairs(content, output)
     ff = loader(model, backbone=backbone, weights=weights, device=device, precision=precision, progress=not quiet)
     if ff.kind != method:
