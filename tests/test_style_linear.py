@@ -219,3 +219,24 @@ def test_packaged_model_loads_and_runs(images):
     assert g.dir.name == "gram-hed" and g.net.config.layer == "relu4_1"
     out = g(load_image(images["content"]).rgb, [load_image(images["style"]).rgb])
     assert out.shape == (3, 48, 64) and torch.isfinite(out).all() and out.std() > 0.01
+
+
+@pytest.mark.slow
+def test_video_api_and_studio(tiny_model, images, tmp_path):
+    from conftest import SHARED_DATA
+
+    from brushwork.api import stylize_gram
+    from brushwork.web.methods import METHODS
+
+    img = stylize_gram(images["content"], [images["style"]], model=tiny_model, size=32, variety=0.3, seed=1)
+    assert img.size == (32, 24)
+    assert "gram" in METHODS and "variety" in METHODS["gram"].describe()["options"]
+    assert METHODS["gram"].check({"style_weight": 0.5, "variety": 0.3, "seed": 2})["variety"] == 0.3
+    with pytest.raises(BrushworkError, match="variety"):
+        METHODS["gram"].check({"variety": 1.5})
+    clip = SHARED_DATA / "cutBunny.mp4"
+    if clip.is_file():
+        out = tmp_path / "v.mp4"
+        assert main(["stylize-video", str(clip), "-o", str(out), "--method", "gram", "--model", str(tiny_model), "--style", str(images["style"]),
+                     "--size", "32", "--max-frames", "2", "--smoothing", "0.3", "--quiet"]) == 0
+        assert out.stat().st_size > 0

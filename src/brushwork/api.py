@@ -235,3 +235,42 @@ def stylize_magenta(
     out = net(rgb, [_as_rgb(s, max_pixels)[0] for s in styles], style_weights=style_weights, strength=strength, size=size,
               preserve_color=preserve_color, style_index=style_index)
     return to_pil(out, alpha_channel)
+
+
+def stylize_gram(
+    content: ImageLike,
+    styles: Sequence[ImageLike],
+    *,
+    model: str | os.PathLike | None = None,
+    mask: ImageLike | None = None,
+    size: int | None = None,
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+    preserve_color: str = "none",
+    variety: float = 0.0,
+    seed: int = 0,
+    tile: int = 0,
+    precision: str = "auto",
+    device: str = "cpu",
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """One pass of the learned linear style transform (Li et al., 2019) of the packaged ``gram-hed``
+    model (or the gram model folder ``model``): any ``styles`` (their transform matrices blended by
+    ``style_weights``), ``alpha`` (0 = the decoder's reconstruction of the content, 1 = full style),
+    ``variety`` 0 to 1 with ``seed`` for varied outputs of one pair (0: deterministic), an optional
+    two-style ``mask``; ``size`` caps the long side, ``tile`` runs large images in tiles. To stylise
+    many images keep one :class:`~brushwork.style.linear_run.GramStylizer` instead.
+
+    Example::
+
+        brushwork.api.stylize_gram("photo.jpg", ["painting.jpg"], size=512, variety=0.5, seed=3).save("out.png")
+    """
+    from .style.linear_run import GramOptions, GramStylizer
+
+    g = GramStylizer(model, device=device, precision=precision)
+    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
+    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
+    options = GramOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None,
+                          preserve_color=preserve_color, variety=variety, seed=seed)
+    out = g(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
+    return to_pil(out, alpha_channel)

@@ -6,7 +6,7 @@ Each model kind runs through :class:`~brushwork.style.feedforward.FeedForward` (
 model already loaded (``load_s``: the time to load it, VGG encoder included): best of
 ``--repeats`` after one warm-up, AdaIN including the encoding of a style image of the same
 size (capped at 512 px as in `stylize`) on every call. Models: the packaged defaults where present (``fast_light``: the first packaged light
-fast model, ``adain``: the packaged decoder, ``wct``: the packaged universal decoders,
+fast model, ``adain``: the packaged decoder, ``gram``: the packaged linear style transform, ``wct``: the packaged universal decoders,
 multi-level WCT), else freshly initialised networks of the same
 shape (speed does not depend on the weights); ``fast`` is the full Johnson network. With
 ``--precision float32,bfloat16`` each kind is also compared with float32 on the same image (max abs
@@ -50,10 +50,16 @@ def _model_dirs(tmp: Path) -> dict[str, Path]:
             dirs.setdefault("adain", path)
         elif rec["kind"] == "universal":
             dirs.setdefault("wct", path)  # the packaged decoders of `--method wct`
+        elif rec["kind"] == "gram":
+            dirs.setdefault("gram", path)  # the packaged linear transform of `--method gram`
         elif rec["config"]["channels"] == list(preset("light").channels):
             dirs.setdefault("fast_light", path)
     torch.manual_seed(0)
     fresh = {"fast_light": TransformerNet(preset("light")), "fast": TransformerNet(preset("johnson")), "adain": Decoder(AdaINConfig(width=0.5))}
+    if "gram" not in dirs:
+        from ..style.linear import LinearStyleNet
+
+        fresh["gram"] = LinearStyleNet()
     for kind, net in fresh.items():
         if kind not in dirs:
             dirs[kind] = save_pretrained(net, tmp / kind, backbone="vgg16-hed")
@@ -70,6 +76,7 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
     from ..data.bundled import bundled_photo
     from ..data.datasets import center_crop_resize
     from ..style.feedforward import FeedForward, FFOptions
+    from ..style.linear_run import GramStylizer
     from ..style.universal import UniversalStyle
 
     photo, painting = bundled_photo("astronaut"), bundled_photo("coffee")
@@ -80,7 +87,7 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
             outputs: dict[str, torch.Tensor] = {}
             for precision in precisions:
                 t = time.perf_counter()
-                ff = (UniversalStyle if kind == "wct" else FeedForward)(path, device=device, precision=precision)
+                ff = (UniversalStyle if kind == "wct" else GramStylizer if kind == "gram" else FeedForward)(path, device=device, precision=precision)
                 key = kind if precision == precisions[0] else f"{kind}_{precision}"
                 report[key] = {"model": path.name, "load_s": round(time.perf_counter() - t, 3)}
                 for size in sizes:
@@ -88,7 +95,7 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
                     style = center_crop_resize(painting, size)
                     # a new style tensor every call: its statistics are computed each time, as for
                     # one `stylize` command (only video frames reuse them)
-                    styles = (lambda: [style.clone()]) if ff.kind in ("adain", "wct") else (lambda: [])
+                    styles = (lambda: [style.clone()]) if ff.kind in ("adain", "wct", "gram") else (lambda: [])
                     opts = FFOptions()  # what `brushwork stylize --method ...` uses (style encoded at <= 512 px)
                     report[key][str(size)] = round(_best(lambda: ff(x, styles(), opts), repeats), 4)
                     if size == sizes[0]:

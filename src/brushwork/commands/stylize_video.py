@@ -14,7 +14,7 @@ from .common import device_option, emit_json, json_option, quiet_option, reserve
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output video (.mp4, .mkv, .mov, .avi, .webm).")
 @click.option("--model", help="Fast or AdaIN model folder (or packaged model name); with --method wct, another decoder folder.")
-@click.option("--method", type=click.Choice(["model", "wct"]), default="model", show_default=True, help="model: the --model's own kind; wct: universal style transfer (the packaged decoders unless --model).")
+@click.option("--method", type=click.Choice(["model", "wct", "gram"]), default="model", show_default=True, help="model: the --model's own kind; wct: universal style transfer (the packaged decoders unless --model); gram: the linear style transform (packaged gram-hed unless --model).")
 @click.option("--style", "styles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), help="Style image(s) for an AdaIN model (repeatable).")
 @click.option("--style-weights", help="AdaIN interpolation weights of several styles, e.g. 0.7,0.3.")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="AdaIN content-style trade-off.")
@@ -46,6 +46,8 @@ def stylize_video(source: Path, output: Path, model: str | None, method: str, st
     loader = FeedForward
     if method == "wct":  # universal style transfer: the same call as a feed-forward model
         from ..style.universal import UniversalStyle as loader
+    elif method == "gram":  # the linear style transform: packaged gram-hed unless --model
+        from ..style.linear_run import GramStylizer as loader
     elif not model:
         raise BrushworkError("--model is required (a fast or AdaIN model folder), or use --method wct")
     ff = loader(model, device=resolve_device(device), precision=precision, progress=not quiet)

@@ -274,3 +274,7 @@ def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
 from .wct_method import WCT  # noqa: E402  (universal style transfer on the packaged decoders)
 
 METHODS[WCT.name] = WCT
+
+from .gram_method import GRAM  # noqa: E402  (the learned linear style transform of the packaged gram-hed)
+
+METHODS[GRAM.name] = GRAM
