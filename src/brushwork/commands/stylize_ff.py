@@ -10,7 +10,8 @@ import click
 
 from ..errors import BrushworkError
 from ..imageio import save_image
-from .common import emit_json, show_progress
+from .batch import Batch
+from .common import show_progress
 
 
 def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, method: str, model: str | None, size: int,
@@ -46,24 +47,28 @@ def run_feedforward(content: Path, styles: tuple[Path, ...], output: Path, *, me
         raise BrushworkError(f"{model}: is a {ff.kind!r} model; use --method {ff.kind}")
     style_images = [load_image(s, max_pixels=max_pixels).rgb for s in styles]
     mask_t = load_image(mask, max_pixels=max_pixels).rgb.mean(0, keepdim=True) if mask is not None else None
-    reports = []
     bar = None
     if show_progress(quiet, as_json) and len(todo) > 1:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"stylize ({method})", unit="img")
-    for src, dst in todo:
+
+    def one(src: Path, dst: Path) -> dict:
         start = time.perf_counter()
         loaded = load_image(src, max_pixels=max_pixels, alpha="keep" if keep_alpha else "composite")
         out = ff(loaded.rgb, style_images, options, mask=mask_t)
         save_image(out, dst, quality=quality, bit_depth=bit_depth, alpha=loaded.alpha if keep_alpha else None)
         h, w = out.shape[-2:]
-        reports.append({"output": str(dst), "size": [int(w), int(h)], "method": method, "model": str(ff.dir), "seconds": round(time.perf_counter() - start, 3)})
+        report = {"output": str(dst), "size": [int(w), int(h)], "method": method, "model": str(ff.dir), "seconds": round(time.perf_counter() - start, 3)}
+        if bar is None and not as_json and not quiet:
+            click.echo(f"{dst}  {w}x{h}  {report['seconds']:.2f} s", err=True)
+        return report
+
+    batch = Batch(content, output, quiet=quiet, as_json=as_json)
+    for src, dst in todo:
+        batch.run(src, dst, lambda: one(src, dst))
         if bar is not None:
             bar.update(1)
-        elif not as_json and not quiet:
-            click.echo(f"{dst}  {w}x{h}  {reports[-1]['seconds']:.2f} s", err=True)
     if bar is not None:
         bar.close()
-    if as_json:
-        emit_json(reports[0] if len(reports) == 1 and not content.is_dir() else {"outputs": reports})
+    batch.finish()
