@@ -25,6 +25,7 @@ from typing import Any, Union
 import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
+from ..bounds import check_float, check_int, check_types
 from ..data.bundled import bundled_photo
 from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
@@ -110,6 +111,14 @@ class FFTrainConfig:
     half: bool = True
 
     def validate(self) -> "FFTrainConfig":
+        """Check types and ranges (BrushworkError, one line); returns ``self``."""
+        check_types(self, "")
+        for name in ("steps", "batch_size", "style_size", "recon_steps", "seed", "ckpt_every", "sample_every", "log_every"):
+            check_int(getattr(self, name), f"--{name.replace('_', '-')}", {"recon_steps": -10**9, "seed": 0, "ckpt_every": 0, "sample_every": 0, "log_every": 0}.get(name, 1), 10**9)
+        check_float(self.lr, "--lr", 0, 1, lo_open=True)
+        check_float(self.width, "--width", 0.1, 2.0)
+        for name in ("content_weight", "style_weight", "tv_weight", "identity_weight"):
+            check_float(getattr(self, name), f"--{name.replace('_', '-')}", -1e9, 1e9)  # signs: below
         checks = [
             (self.kind in ("fast", "adain"), f"kind must be fast or adain, not {self.kind!r}"),
             (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
@@ -127,8 +136,15 @@ class FFTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FFTrainConfig":
+        """The validated config of a ``run.json`` (unknown keys ignored; BrushworkError for a
+        missing kind / content / style or any value of the wrong type or range)."""
+        if not isinstance(d, dict):
+            raise BrushworkError(f"training options must be a JSON object, not {type(d).__name__}")
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        missing = sorted({"kind", "content", "style"} - set(d))
+        if missing:
+            raise BrushworkError(f"training options lack {', '.join(missing)}")
+        return cls(**{k: v for k, v in d.items() if k in names}).validate()
 
 
 # --------------------------------------------------------------------------- data
@@ -383,7 +399,7 @@ def train(
     if dev.type == "cpu":
         keep_freed_memory()  # no page faults for every activation of every step (about 1.2x faster)
     p = build_parts(cfg, dev, vgg)
-    last = ckpt.latest_checkpoint(run_dir) if resume else None
+    last = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
     start_step = int(ckpt.unpack_state(last, *_state(p))["step"]) if last is not None else 0
     log = MetricsLog(run_dir, resume_step=start_step if resume else None)
 
