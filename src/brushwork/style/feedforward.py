@@ -154,10 +154,10 @@ class FeedForward:
         self.check(len(styles), options, mask is not None)
         if mask is not None and tuple(mask.shape[-2:]) != tuple(content.shape[-2:]):
             raise BrushworkError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the content is {content.shape[-1]}x{content.shape[-2]}; they must match")
+        self._check_memory(content, options)  # before the resize: a huge --size must not allocate first
         x = content.to(self.device)
         if options.size is not None:
             x = resize_long_side(x, options.size)
-        self._check_memory(x, options)
         if mask is not None:
             mask = resize(mask.to(self.device).expand(3, -1, -1), tuple(x.shape[-2:]))[:1]
         with torch.inference_mode(), self._autocast():
@@ -176,6 +176,9 @@ class FeedForward:
         if not hasattr(cfg, "activations"):
             return
         h, w = x.shape[-2:]
+        if options.size is not None:  # the size resize_long_side will make
+            scale = options.size / max(h, w)
+            h, w = max(1, round(h * scale)), max(1, round(w * scale))
         pixels = h * w if not options.tile else min(h * w, (options.tile + 128) ** 2)
         check_network_memory(cfg.parameters(), cfg.activations(pixels), f"{self.dir.name}: stylising a {w}x{h} image")
 

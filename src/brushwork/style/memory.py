@@ -27,19 +27,15 @@ def estimate_bytes(hw: tuple[int, int]) -> int:
 
 
 def available_bytes(device: torch.device | str) -> int | None:
-    """Free memory on ``device`` (CUDA: the GPU's free memory; CPU: Linux ``MemAvailable``), or None if unknown."""
+    """Free memory on ``device`` (CUDA: the GPU's free memory; CPU: :func:`brushwork.memory.available_memory`,
+    Linux ``MemAvailable`` capped by ``BRUSHWORK_MEMORY_LIMIT``, 4 GiB where unknown)."""
     dev = torch.device(device)
     if dev.type == "cuda":
         free, _ = torch.cuda.mem_get_info(dev)
         return int(free)
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    from ..memory import available_memory
+
+    return available_memory()
 
 
 def check_fits(hw: tuple[int, int], device: torch.device | str, available: int | None = None) -> None:
