@@ -96,6 +96,12 @@ def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, c
     except Interrupted as exc:
         click.echo(f"brushwork: {exc}", err=True)
         raise
+    except BrushworkError:
+        if not resume:
+            from ..training.runs import discard_failed_start
+
+            discard_failed_start(run)  # a start that failed before its first checkpoint leaves its name free
+        raise
     summary = {"run": str(run), "model": cfg.model, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": data.skipped}
     if as_json:
         emit_json(summary)
