@@ -73,6 +73,15 @@ def test_full_tmpfs_every_format(tmp_path):
         assert hidden_files(disk) == []
 
 
+def test_completely_full_disk_fails_at_the_reservation(tmp_path):
+    with tmpfs(tmp_path / "full", 64) as disk:
+        save_image(torch.full((3, 8, 8), 0.5), disk / "old.png")
+        fill(disk, leave=0)
+        with pytest.raises(OutputError, match=r"out.png: cannot write \(no space left on device\)"):
+            OutputTarget(disk / "out.png")
+        assert hidden_files(disk) == [] and not (disk / "out.png").exists()
+
+
 def test_read_only_folder_fails_before_any_work(tmp_path):
     with tmpfs(tmp_path / "ro", 64, read_only=True) as ro:
         with pytest.raises(OutputError, match="read-only file system"):

@@ -99,6 +99,15 @@ def clean_stale_temps(folder: str | os.PathLike, name: str | None = None) -> int
     return removed
 
 
+def _full(folder: Path) -> bool:
+    """Whether the file system of ``folder`` has no block left for us (root may use the reserved ones)."""
+    try:
+        st = os.statvfs(folder)
+        return (st.f_bfree if os.geteuid() == 0 else st.f_bavail) == 0
+    except (OSError, AttributeError):  # no statvfs / geteuid (Windows): nothing to say
+        return False
+
+
 def _new_temp(path: Path, suffix: str) -> Path:
     """Create an empty temporary file beside ``path`` (mode 0666 minus the umask)."""
     for _ in range(100):
@@ -130,6 +139,8 @@ class OutputTarget:
                 raise IsADirectoryError(errno.EISDIR, "is a folder", str(self.path))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             clean_stale_temps(self.path.parent, self.path.name)
+            if _full(self.path.parent):  # a completely full disk fails now, not after the work
+                raise OSError(errno.ENOSPC, "no space left on device")
             self.tmp: Path | None = _new_temp(self.path, self.suffix)
         except OSError as exc:
             self._remove_made()
