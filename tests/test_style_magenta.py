@@ -235,6 +235,8 @@ def test_cli_magenta_and_multistyle26(tmp_path, arbitrary, capsys):
     assert load_image(tmp_path / "s.png").rgb.shape == (3, 48, 48)
     code, _, err = run(capsys, "stylize", str(CONTENT), "-o", str(tmp_path / "x.png"), "--method", "multistyle26", "--style-index", "26")
     assert code == 2 and "0 to 25" in err and not (tmp_path / "x.png").exists()
+    code, _, err = run(capsys, "stylize", str(CONTENT), str(STYLE), "-o", str(tmp_path / "x.png"), "--method", "magenta", "--tile", "128")
+    assert code == 2 and "no --mask or --tile" in err and not (tmp_path / "x.png").exists()
 
 
 @needs_shared_data

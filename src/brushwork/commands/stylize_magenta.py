@@ -16,8 +16,9 @@ from .common import emit_json
 def run_magenta(content: Path, styles: tuple[Path, ...], output: Path, *, method: str, model: str | None, size: int,
                 style_weights: tuple[float, ...] | None, style_index: str | None, alpha: float, preserve_color: str,
                 precision: str, keep_alpha: bool, quality: int, bit_depth: int, max_pixels: int, device: str, quiet: bool,
-                as_json: bool, pairs: Callable[[Path, Path], list[tuple[Path, Path]]]) -> None:
-    """Stylise CONTENT (an image or folder) with Magenta's arbitrary-style or 26-style network."""
+                as_json: bool, pairs: Callable[[Path, Path], list[tuple[Path, Path]]], mask: Path | None = None, tile: int = 0) -> None:
+    """Stylise CONTENT (an image or folder) with Magenta's arbitrary-style or 26-style network
+    (no ``mask`` or ``tile``: it runs on the whole image at any size)."""
     from ..imageio import load_image
     from ..style.magenta_run import Magenta
 
@@ -25,6 +26,8 @@ def run_magenta(content: Path, styles: tuple[Path, ...], output: Path, *, method
         raise BrushworkError("--bit-depth 16 needs a .tif or .tiff output")
     if not content.exists():
         raise BrushworkError(f"{content}: no such file or folder")
+    if mask is not None or tile:
+        raise BrushworkError(f"--method {method} takes no --mask or --tile (it runs on the whole image at any size)")
     if method == "magenta" and style_index is not None:
         raise BrushworkError("--style-index is for --method multistyle26; --method magenta takes STYLE images")
     todo = pairs(content, output)
