@@ -132,7 +132,7 @@ def stylize(content: Path, styles: tuple[Path, ...], output: Path, size: int, it
         return run_magenta(content, styles, output, method=method, model=ff_model, size=size, style_weights=_floats(style_weights, "--style-weights"),
                            style_index=style_index, alpha=alpha, preserve_color=preserve_color, precision=precision, keep_alpha=keep_alpha,
                            quality=quality, bit_depth=int(bit_depth), max_pixels=max_pixels, device=resolve_device(device), quiet=quiet,
-                           as_json=as_json, pairs=_output_paths)
+                           as_json=as_json, pairs=_output_paths, mask=mask, tile=tile)
     if variety and method != "gram":
         raise BrushworkError("--variety applies to --method gram only")
     if method != "optimize":
