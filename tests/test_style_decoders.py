@@ -35,6 +35,19 @@ def test_vgg19_mirror_and_bad_configs():
             LevelDecoder(cfg)
 
 
+@needs_hed
+def test_feature_scale_is_one_over_the_rms():
+    from brushwork.backbones.vgg import load_vgg
+
+    vgg, x = load_vgg("vgg16-hed"), torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    rms = float(vgg(x, ["relu2_1"])["relu2_1"].pow(2).mean().sqrt())
+    assert T.feature_scale(vgg, x, "relu2_1") == pytest.approx(1 / rms, rel=1e-2)
+    dec = LevelDecoder(LevelConfig(layer="relu2_1", width=0.25, input_scale=0.5)).eval()
+    f = torch.rand(1, 128, 3, 3)
+    torch.testing.assert_close(dec(f), LevelDecoder.forward(dec, f))
+    torch.testing.assert_close(dec.reference(f), dec.net(f * 0.5))
+
+
 def test_levels_merge_into_one_folder(tmp_path):
     torch.manual_seed(0)
     a, b = LevelDecoder(LevelConfig(layer="relu2_1", width=0.25)), LevelDecoder(LevelConfig(layer="relu1_1"))
@@ -135,7 +148,9 @@ def test_cli_trains_resumes_and_refuses(tmp_path, data, capsys):
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 2
     assert main(["style", "train-decoder", "--layer", "relu1_1", "--out", str(out), "--resume", "--steps", "3", "--quiet"]) == 0
-    assert load_decoders(out).layers == ["relu1_1"]
+    dec = load_decoders(out)
+    assert dec.layers == ["relu1_1"]
+    assert 0 < dec["relu1_1"].config.input_scale < 0.2  # automatic: 1 / RMS of the (Caffe-scale) features
     capsys.readouterr()
     for bad, match in ((["--size", "40"], "multiple of 16"), (["--content", str(tmp_path / "nope")], "no such file")):
         assert main([*args[:4], "--out", str(tmp_path / "bad"), "--content", str(data["content"]), *bad, "--quiet"]) == 2

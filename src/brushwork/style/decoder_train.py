@@ -53,6 +53,8 @@ class DecoderTrainConfig:
         holdout: file names (e.g. ``lenna.jpg``) never trained on; previews and PSNR use them.
         bundled_photos: also train on scikit-image's bundled photos.
         width: hidden-channel multiplier of the decoder (1.0 = the encoder's widths).
+        input_scale: the decoder's input scale; 0 = 1 / RMS of the level's features on the
+            first four training images (centre crops: the same on every resume).
         size: side of the square training crops in px.
         batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
         feature_weight: weight of the feature reconstruction loss (pixel loss weight 1).
@@ -66,6 +68,7 @@ class DecoderTrainConfig:
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
     bundled_photos: bool = True
     width: float = 1.0
+    input_scale: float = 1.0
     size: int = 128
     batch_size: int = 4
     steps: int = 2000
@@ -86,6 +89,7 @@ class DecoderTrainConfig:
             (self.size % 16 == 0, f"--size must be a multiple of 16 px, not {self.size}"),
             (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
             (self.feature_weight >= 0, "--feature-weight must not be negative"),
+            (self.input_scale >= 0, "--input-scale must not be negative (0: automatic)"),
             (bool(self.sources), "no training images: give --content and/or --styles"),
         ]
         for ok, message in checks:
@@ -172,7 +176,8 @@ def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures 
     held += [center_crop_resize(bundled_photo(n), cfg.size) for n in BUNDLED if n in cfg.holdout]
     vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
     torch.manual_seed(cfg.seed)
-    net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width)).to(device).train()
+    scale = cfg.input_scale or feature_scale(vgg, pool.fixed(4).to(device), cfg.layer)
+    net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width, input_scale=scale)).to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     return Parts(cfg, net, opt, gen, pool, held, vgg, device)
@@ -202,6 +207,13 @@ def preview(p: Parts) -> tuple[torch.Tensor, float | None]:
         p.net.train(was)
     score = sum(psnr(a, b) for a, b in zip(y, x)) / len(x) if p.held else None
     return torch.cat([x, y]), score
+
+
+@torch.no_grad()
+def feature_scale(vgg: VGGFeatures, images: torch.Tensor, layer: str) -> float:
+    """1 / RMS of ``layer``'s features of ``images`` ``(N, 3, H, W)``, to 3 significant digits."""
+    rms = float(vgg(images, [layer])[layer].float().pow(2).mean().sqrt().clamp_min(1e-6))
+    return float(f"{1.0 / rms:.3g}")
 
 
 def _state(p: Parts):

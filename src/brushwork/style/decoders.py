@@ -40,12 +40,15 @@ _CHANNELS = (64, 128, 256, 512, 512)
 @dataclass(frozen=True)
 class LevelConfig:
     """Shape of one decoder: encoder ``arch`` (``vgg16`` / ``vgg19``), the ``layer`` it inverts
-    (one of :data:`LEVELS`) and ``width``, a multiplier of its hidden channels (1.0 = the
-    encoder's own widths; the input and output channels never change)."""
+    (one of :data:`LEVELS`), ``width``, a multiplier of its hidden channels (1.0 = the encoder's
+    own widths; the input and output channels never change), and ``input_scale``, a constant the
+    features are multiplied by first (about 1 / their RMS: Caffe-VGG features are large, RMS 14
+    to 60, and Adam on unscaled ones can kill every ReLU of a shallow decoder in its first steps)."""
 
     arch: str = "vgg16"
     layer: str = "relu4_1"
     width: float = 1.0
+    input_scale: float = 1.0
 
 
 def level_index(layer: str) -> int:
@@ -64,6 +67,8 @@ class LevelDecoder(nn.Module):
         super().__init__()
         if config.arch not in _BLOCKS:
             raise BrushworkError(f"reconstruction decoder: arch must be vgg16 or vgg19, not {config.arch!r}")
+        if not 0 < config.input_scale < 1e4:
+            raise BrushworkError(f"reconstruction decoder: input_scale must be positive, not {config.input_scale}")
         if not 0.1 <= config.width <= 2:
             raise BrushworkError(f"reconstruction decoder: width must be between 0.1 and 2, not {config.width}")
         self.config, k = config, level_index(config.layer)
@@ -87,7 +92,7 @@ class LevelDecoder(nn.Module):
         :func:`~.fast.upsample_conv`; bfloat16 weights run in bfloat16 throughout."""
         weight = self.net[0].weight
         with weight_precision(weight):
-            x, layers, i = feat.to(weight.dtype), list(self.net), 0
+            x, layers, i = feat.to(weight.dtype) * self.config.input_scale, list(self.net), 0
             while i < len(layers):
                 if isinstance(layers[i], nn.Upsample):
                     x, i = upsample_conv(x, layers[i + 1]), i + 2
@@ -97,7 +102,7 @@ class LevelDecoder(nn.Module):
 
     def reference(self, feat: torch.Tensor) -> torch.Tensor:
         """The textbook form (up-sample, then convolve) that :meth:`forward` computes."""
-        return self.net(feat)
+        return self.net(feat * self.config.input_scale)
 
 
 class Decoders(nn.Module, Pretrained):
@@ -121,7 +126,7 @@ class Decoders(nn.Module, Pretrained):
         """``{"arch", "levels": {LAYER: {"width": ...}}}``: what ``config.json`` stores."""
         first = next(iter(self.levels.values()), None)
         arch = first.config.arch if first is not None else "vgg16"
-        return {"arch": arch, "levels": {n: {"width": self.levels[n].config.width} for n in self.layers}}
+        return {"arch": arch, "levels": {n: {"width": self.levels[n].config.width, "input_scale": self.levels[n].config.input_scale} for n in self.layers}}
 
     @property
     def layers(self) -> list[str]:
