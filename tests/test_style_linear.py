@@ -168,6 +168,8 @@ def test_onnx_parity(tiny_model, tmp_path):
         want = _GramGraph(g.encoder.to(memory_format=torch.contiguous_format), from_pretrained(tiny_model, kind="gram")).eval()(c, s, a)
     assert got.shape == (1, 3, 40, 56)
     assert float(np.abs(got - want.numpy()).max()) < 1e-3
+    assert main(["style", "export", str(tiny_model), "-o", str(tmp_path / "cli.onnx"), "--json"]) == 0  # the generic export knows gram models
+    assert (tmp_path / "cli.onnx").stat().st_size > 0
 
 
 def _decoder_dir(root: Path) -> Path:

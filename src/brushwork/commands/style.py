@@ -133,7 +133,15 @@ def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) ->
 
     if output.suffix.lower() != ".onnx":
         raise BrushworkError(f"{output}: the output must be an .onnx file")
-    result = export_onnx(FeedForward(model), output, opset=opset, check=check)
+    from ..models import read_config
+
+    if read_config(model)["kind"] == "gram":  # the linear style transform has its own graph
+        from ..style.linear_run import GramStylizer
+        from ..style.linear_run import export_onnx as export_gram
+
+        result = export_gram(GramStylizer(model, progress=False), output, opset=opset, check=check)
+    else:
+        result = export_onnx(FeedForward(model), output, opset=opset, check=check)
     if as_json:
         emit_json(result)
     else:
