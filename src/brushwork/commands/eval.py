@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import click
 
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, quiet_option, reserve_output, resolve_device, show_progress
 
 
 def _feature_options(func):
@@ -191,6 +191,7 @@ def style(output, content, style, features, inception_weights, size, batch_size,
 @_feature_options
 def stats(src, output, features, weights, batch_size, max_images, samples, seed, device, as_json, quiet):
     """Write the mean and covariance of SRC's features to an .npz (pytorch-fid's layout: mu, sigma)."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..metrics.evaluate import write_stats
 
     with _Warnings():

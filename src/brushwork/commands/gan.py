@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
 
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
@@ -173,6 +173,7 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 @json_option
 def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate, device, as_json) -> None:
     """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator (RUN: a run folder or a model folder such as RUN/model)."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..gan.sample import mix
     from ..gan.sample import sample as draw
     from ..imagegrid import save_grid, scatter_image
@@ -221,6 +222,7 @@ def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds,
 @json_option
 def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_json) -> None:
     """Spherical interpolation between two seeded noise vectors, as a strip or a GIF (RUN: a run or model folder)."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..gan.sample import interpolate as path
     from ..imagegrid import save_gif, save_grid
 
@@ -244,6 +246,7 @@ def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_
 @json_option
 def export(run, output, ema, opset, check, as_json) -> None:
     """Export the generator of a run or model folder to ONNX (input z [and y], output images in [0, 1])."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..gan.export import export_onnx
 
     gen = _load(run, ema, "cpu")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
 
 
 @click.group()
@@ -129,6 +129,7 @@ def train_adain(style_dir: Path | None, **opts) -> None:
 @json_option
 def export(model: Path, output: Path, opset: int, check: bool, as_json: bool) -> None:
     """Export a fast or AdaIN model folder to ONNX (dynamic image size)."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..style.feedforward import FeedForward, export_onnx
 
     if output.suffix.lower() != ".onnx":

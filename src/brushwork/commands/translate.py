@@ -149,6 +149,7 @@ def apply(run, source, output, direction, model, long_side, device, as_json) -> 
 @json_option
 def export(run, output, direction, opset, check, as_json) -> None:
     """Export one direction's generator (of a run or a model folder) to ONNX (images in [0, 1] in and out)."""
+    reserve_output(output)  # an unwritable output fails now, not after the work
     from ..translate.apply import export_onnx, load_translator
 
     result = export_onnx(load_translator(run, direction), output, opset=opset, check=check)
