@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 
 from brushwork import fsutil
 from brushwork.fsutil import OutputError, OutputTarget, atomic_path, atomic_write_bytes, atomic_write_text, clean_stale_temps, reserve_folder
@@ -36,9 +37,11 @@ def test_outputs_get_the_umask_mode(tmp_path, umask, mode):
     try:
         atomic_write_text(tmp_path / "a.json", "{}")
         save_image(NOISE, tmp_path / "b.png")
+        with atomic_path(tmp_path / "c.safetensors") as tmp:  # safetensors replaces the file it is given, mode 0600
+            save_file({"w": torch.zeros(2)}, str(tmp))
     finally:
         os.umask(old)
-    for name in ("a.json", "b.png"):
+    for name in ("a.json", "b.png", "c.safetensors"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
 
 

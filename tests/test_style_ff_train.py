@@ -166,3 +166,13 @@ def test_cli_train_resume_stylize_and_export(tmp_path, data, capsys):
     pytest.importorskip("onnxruntime")
     assert main(["style", "export", str(out), "-o", str(tmp_path / "m.onnx"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["max_abs_diff"] < 1e-3
+
+
+def test_failed_start_leaves_the_out_folder_free(tmp_path, data, capsys):
+    bad = tmp_path / "unreadable"
+    bad.mkdir()
+    (bad / "a.png").write_bytes(b"not an image")
+    out = tmp_path / "m"
+    code = main(["style", "train-fast", "--content", str(bad), "--style", str(data["styles"] / "0.png"), "--out", str(out), "--steps", "1"])
+    assert code == 2 and "no readable images" in capsys.readouterr().err
+    assert not out.exists()

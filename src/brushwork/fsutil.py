@@ -203,6 +203,17 @@ def _reserved(path: Path, suffix: str) -> OutputTarget:
     return found if found is not None and found.tmp is not None else OutputTarget(path, suffix)
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux (no change to process state, so safe beside other
+    threads), else read by setting it and setting it straight back."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status", encoding="ascii") as f:
+            return int(next(line for line in f if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _commit(tmp: Path, path: Path, verify: Callable[[Path], None] | None, allow_empty: bool = False) -> None:
     """fsync and check ``tmp``, then rename it over ``path`` (OSError / OutputError on failure)."""
     fd = os.open(tmp, os.O_RDONLY)
@@ -220,6 +231,7 @@ def _commit(tmp: Path, path: Path, verify: Callable[[Path], None] | None, allow_
             raise
         except Exception as exc:  # noqa: BLE001 - any reader error means the file is bad
             raise OutputError(f"{path}: cannot write ({_space_cause(path, f'the written file does not read back: {exc}')})") from None
+    os.chmod(tmp, 0o666 & ~_umask())  # writers that replace the file (safetensors does) create it 0600
     os.replace(tmp, path)
     with contextlib.suppress(OSError):  # make the rename durable; not every file system allows it
         dfd = os.open(path.parent, os.O_RDONLY)

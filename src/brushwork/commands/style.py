@@ -62,6 +62,17 @@ def _given_on_resume() -> list[str]:
     return [n for n in RESUME_FIXED if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
 
 
+def _discard_failed_start(out: Path, run_dir: Path) -> None:
+    """A start that failed before its first checkpoint leaves its ``--out`` free to use again."""
+    import contextlib
+
+    from ..training.runs import discard_failed_start
+
+    if discard_failed_start(run_dir):
+        with contextlib.suppress(OSError):
+            out.rmdir()  # only if the run was all it held
+
+
 def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool, **opts) -> None:
     from ..style.ff_train import FFTrainConfig, Interrupted, load_run_config, run_dir_of, start, train
     from ..training import runtime
@@ -90,6 +101,10 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
         result = train(cfg, out, resume=resume, device=dev, show_progress=show_progress(quiet, as_json), callback=note)
     except Interrupted as exc:
         click.echo(f"brushwork: {exc}", err=True)
+        raise
+    except BrushworkError:
+        if not resume:
+            _discard_failed_start(out, run_dir_of(out))
         raise
     summary = {"model": str(out), "kind": kind, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": round(result.steps_per_second, 3)}
     if as_json:
