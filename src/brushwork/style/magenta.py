@@ -38,7 +38,11 @@ class _Quantized(nn.Module):
     zero point) of each named activation (NaN: not quantised there); while ``emulate`` is on
     (off by default; see :func:`set_int8_emulation`),
     :meth:`q` rounds a tensor to that int8 grid (``clamp(round(x / s) + z, -128, 127) - z) * s``)
-    and returns it in float, as the graph's QuantizeLinear + DequantizeLinear pair does.
+    and returns it in float, as the graph's QuantizeLinear + DequantizeLinear pair does, bit for bit
+    (see :func:`fake_quantize`). Every rounding point of the graphs is replayed, so the replay
+    matches onnxruntime run without graph optimisations op by op; the whole networks still differ
+    from it, as that run differs from itself when its convolutions sum in another order: the
+    rounding turns float32 summation-order differences into whole int8 steps (README, Magenta).
     """
 
     POINTS: tuple[str, ...] = ()
@@ -54,7 +58,24 @@ class _Quantized(nn.Module):
         scale, zero = self.qp[self.POINTS.index(point)].tolist()
         if math.isnan(scale):
             return x
-        return torch.fake_quantize_per_tensor_affine(x.float(), scale, int(zero), -128, 127).to(x.dtype)
+        return fake_quantize(x.float(), scale, int(zero)).to(x.dtype)
+
+
+def fake_quantize(x: torch.Tensor, scale: float, zero: int, low: int = -128, high: int = 127) -> torch.Tensor:
+    """ONNX ``DequantizeLinear(QuantizeLinear(x))`` of a float32 tensor, per tensor, bit for bit:
+    ``(clamp(round(x / scale) + zero, low, high) - zero) * scale`` with ``x / scale`` the float32
+    quotient and ties rounded to even. ``x``: any shape; returns float32 of that shape, on the grid
+    of ``scale``; ``low``, ``high``: the code range (int8 by default; ``0, 255`` for uint8).
+
+    The quotient is taken in float64 and rounded to float32, which gives the correctly rounded
+    float32 quotient (53 >= 2 * 24 + 2 bits). ``torch.fake_quantize_per_tensor_affine`` multiplies
+    by ``1 / scale`` instead: ``2.6941178 * (1 / 0.023529412)`` is ``114.50001`` in float32 where
+    the quotient is ``114.5``, and the code becomes 115 instead of 114. PyTorch's ``tensor / scalar``
+    may also multiply by the reciprocal, hence the float64 step.
+    """
+    s = torch.tensor(scale, dtype=torch.float32)
+    codes = torch.round((x.double() / s.double()).float()).add_(zero).clamp_(low, high)
+    return codes.sub_(zero).mul_(s)
 
 
 def set_int8_emulation(model: nn.Module, on: bool) -> None:

@@ -55,6 +55,7 @@ class Graph:
                 self.init[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
         self.producer = {o: n for n in self.nodes for o in n.output}
         self.consumers: dict[str, list[Any]] = {}
+        self.qnames: dict[str, dict[str, str]] = {}  # module key -> point -> quantised tensor, see quant_table
         for n in self.nodes:
             for i in n.input:
                 self.consumers.setdefault(i, []).append(n)
@@ -127,8 +128,10 @@ class Graph:
                 return float(self.const(n.input[1])), float(self.const_raw(n.input[2]))
         return float("nan"), float("nan")
 
-    def quant_table(self, points: tuple[str, ...], tensors: dict[str, str]) -> torch.Tensor:
-        """``(len(points), 2)`` scales and zero points of the named tensors (NaN where absent)."""
+    def quant_table(self, points: tuple[str, ...], tensors: dict[str, str], key: str = "") -> torch.Tensor:
+        """``(len(points), 2)`` scales and zero points of the named tensors (NaN where absent); the
+        names are kept in ``qnames[key]`` (``key``: the module's state-dict prefix) for parity checks."""
+        self.qnames[key] = {p: tensors[p] for p in points if p in tensors}
         return torch.tensor([self.qparams(tensors[p]) if p in tensors else (float("nan"),) * 2 for p in points], dtype=torch.float32)
 
     def convs(self) -> list[Any]:
@@ -188,10 +191,10 @@ def predictor_state(g: Graph) -> tuple[PredictorConfig, dict[str, torch.Tensor]]
         if key.endswith(".conv"):  # a _ConvReLU6: its rounded output follows the Clip, if any
             clip = g.next(conv.output[0], "Clip")
             out = clip[0].output[0] if clip else conv.output[0]
-            state[f"{key[:-5]}.qp"] = g.quant_table(("out",), {"out": out})
+            state[f"{key[:-5]}.qp"] = g.quant_table(("out",), {"out": out}, key[:-5])
             adds = g.next(out, "Add") if key.endswith("project.conv") else []
             if adds:
-                state[f"{key[:-13]}.qp"] = g.quant_table(("add",), {"add": adds[0].output[0]})
+                state[f"{key[:-13]}.qp"] = g.quant_table(("add",), {"add": adds[0].output[0]}, key[:-13])
         return w
 
     stem = put("stem.conv", convs[0])
@@ -212,9 +215,10 @@ def predictor_state(g: Graph) -> tuple[PredictorConfig, dict[str, torch.Tensor]]
     head = put("head.conv", convs[-2])
     put("bottleneck", convs[-1])
     mean = g.back(convs[-1].input[0], "GlobalAveragePool").output[0]
-    state["qp"] = g.quant_table(("input", "mean", "vector"), {"input": list(g.inputs)[0], "mean": mean, "vector": convs[-1].output[0]})
+    state["qp"] = g.quant_table(("input", "mean", "vector"), {"input": list(g.inputs)[0], "mean": mean, "vector": convs[-1].output[0]}, "")
     for k in range(len(blocks)):  # blocks without a residual add round nothing of their own
-        state.setdefault(f"blocks.{k}.qp", g.quant_table(("add",), {}))
+        if f"blocks.{k}.qp" not in state:
+            state[f"blocks.{k}.qp"] = g.quant_table(("add",), {}, f"blocks.{k}")
     cfg = PredictorConfig(stem=stem.shape[0], blocks=tuple(blocks), head=head.shape[0], style_dim=state["bottleneck.weight"].shape[0], int8=True)
     return cfg, state
 
@@ -277,12 +281,12 @@ def _transform_quant(g: Graph, main: list[Any], names: list[str], state: dict[st
 
     for conv, key in zip(main, names):
         pts = _conv_points(g, conv)
-        state[f"{key}.qp"] = g.quant_table(_Conv.POINTS, pts)
+        state[f"{key}.qp"] = g.quant_table(_Conv.POINTS, pts, key)
         if key.endswith("conv2"):
             add = [n for n in g.next(pts["norm"], "Add")]
-            state[f"{key[:-6]}.qp"] = g.quant_table(("add",), {"add": add[0].output[0]} if add else {})
+            state[f"{key[:-6]}.qp"] = g.quant_table(("add",), {"add": add[0].output[0]} if add else {}, key[:-6])
     first_pad = g.next(list(g.inputs)[0], "Pad")[0].output[0]
-    state["qp"] = g.quant_table(("input", "cond"), {"input": first_pad, "cond": list(g.inputs)[1]})
+    state["qp"] = g.quant_table(("input", "cond"), {"input": first_pad, "cond": list(g.inputs)[1]}, "")
 
 
 def _is_cond(g: Graph, conv: Any, style_in: str) -> bool:
