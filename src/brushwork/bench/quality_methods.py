@@ -52,11 +52,10 @@ def _universal(device: str) -> Method:
 
 
 def _gram(device: str) -> Method:
-    from ..style.feedforward import FFOptions
-    from ..style.linear_run import LinearStyle
+    from ..style.linear_run import GramOptions, GramStylizer
 
-    net = LinearStyle(device=device)
-    return Method("gram", lambda content, style, size: net(content, [style], FFOptions(size=size)))
+    net = GramStylizer(None, device=device)
+    return Method("gram", lambda content, style, size: net(content, [style], GramOptions(size=size)))
 
 
 def _magenta(device: str) -> Method:
@@ -99,6 +98,6 @@ def available_methods(names: list[str] | None = None, device: str = "cpu") -> tu
                 methods.extend(_fast_models(device))
             else:
                 methods.append(builders[name](device))
-        except (BrushworkError, ImportError) as exc:
+        except BrushworkError as exc:
             notes.append(f"{name}: left out ({exc})")
     return methods, notes
