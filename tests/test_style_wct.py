@@ -177,3 +177,23 @@ def test_cli_end_to_end_and_refusals(tmp_path, capsys):
     save_pretrained(Decoder(AdaINConfig(width=0.125)), adain, backbone="vgg16-hed")
     assert main(["stylize", str(content), str(s1), "-o", str(tmp_path / "bad.png"), "--method", "wct", "--model", str(adain), "--quiet"]) == 2
     assert "not a 'universal'" in capsys.readouterr().err
+
+
+@needs_hed
+def test_stylize_video_with_wct(tmp_path, capsys):
+    av = pytest.importorskip("av")
+    dec = _decoders(tmp_path)
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(clip), "w") as out:
+        v = out.add_stream("mpeg4", rate=8)
+        v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
+        for i in range(2):
+            arr = np.full((32, 32, 3), 40 * i + 60, np.uint8)
+            arr[:, :16, 0] = 200
+            out.mux(v.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")))
+        out.mux(v.encode(None))
+    style = _image(tmp_path / "s.png", 32, 32, 1)
+    code = main(["stylize-video", str(clip), "-o", str(tmp_path / "o.mp4"), "--method", "wct", "--model", str(dec), "--style", str(style), "--json", "--quiet"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["frames"] == 2
+    assert main(["stylize-video", str(clip), "-o", str(tmp_path / "o2.mp4"), "--quiet"]) == 2
+    assert "--model is required" in capsys.readouterr().err
