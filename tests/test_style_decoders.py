@@ -64,6 +64,13 @@ def test_levels_merge_into_one_folder(tmp_path):
     from brushwork import models
 
     assert models.load(tmp_path / "d").kind == "universal"  # the hub knows the kind
+    from brushwork.style.decoders import Decoders
+
+    picked = Decoders({"relu1_1": LevelConfig(layer="relu1_1"), "relu2_1": LevelConfig(layer="relu2_1", width=0.25)}, default_levels=["relu1_1"])
+    models.save_pretrained(picked, tmp_path / "e")
+    assert load_decoders(tmp_path / "e").default_levels == ["relu1_1"]
+    with pytest.raises(BrushworkError, match="default_levels"):
+        Decoders({"relu1_1": LevelConfig(layer="relu1_1")}, default_levels=["relu4_1"])
 
 
 def _images(folder, names, seed, size=(40, 48)):

@@ -110,10 +110,14 @@ class Decoders(nn.Module, Pretrained):
 
     kind = KIND
 
-    def __init__(self, configs: dict[str, LevelConfig], backbone: str = "vgg16-hed") -> None:
+    def __init__(self, configs: dict[str, LevelConfig], backbone: str = "vgg16-hed", default_levels: list[str] | None = None) -> None:
         super().__init__()
         self.backbone = backbone
         self.levels = nn.ModuleDict({name: LevelDecoder(cfg) for name, cfg in sorted(configs.items())})
+        unknown = [n for n in default_levels or [] if n not in configs]
+        if unknown:
+            raise BrushworkError(f"default_levels names level(s) without a decoder: {', '.join(unknown)}")
+        self.default_levels = list(default_levels) if default_levels else None
 
     def __getitem__(self, layer: str) -> LevelDecoder:
         if layer not in self.levels:
@@ -123,10 +127,13 @@ class Decoders(nn.Module, Pretrained):
 
     @property
     def config(self) -> dict[str, Any]:
-        """``{"arch", "levels": {LAYER: {"width": ...}}}``: what ``config.json`` stores."""
+        """``{"arch", "levels": {LAYER: {"width", "input_scale"}}[, "default_levels"]}``: what ``config.json`` stores."""
         first = next(iter(self.levels.values()), None)
         arch = first.config.arch if first is not None else "vgg16"
-        return {"arch": arch, "levels": {n: {"width": self.levels[n].config.width, "input_scale": self.levels[n].config.input_scale} for n in self.layers}}
+        out: dict[str, Any] = {"arch": arch, "levels": {n: {"width": self.levels[n].config.width, "input_scale": self.levels[n].config.input_scale} for n in self.layers}}
+        if self.default_levels:
+            out["default_levels"] = list(self.default_levels)  # the levels --method wct runs unless told
+        return out
 
     @property
     def layers(self) -> list[str]:

@@ -41,7 +41,7 @@ class UniversalStyle:
         model: decoder folder (default: the packaged ``universal-hed``).
         backbone: refuse decoders that do not invert this backbone.
         weights: local weights file for the encoder's backbone.
-        levels: the levels to run (default: every level in the folder).
+        levels: the levels to run (default: the folder's ``default_levels``, else all its levels).
         precision: ``auto``, ``float32`` or ``bfloat16`` (network passes; the eigendecompositions
             are float64 whatever this says).
     """
@@ -56,7 +56,7 @@ class UniversalStyle:
         self.dir = resolve_decoders(model)
         self.device, self.precision, self.eps = torch.device(device), resolve_precision(precision, device), eps
         self.decoders = load_decoders(self.dir, backbone=backbone, layers=list(levels) if levels else None, device=device)
-        self.levels = list(levels) if levels else self.decoders.layers
+        self.levels = list(levels) if levels else (self.decoders.default_levels or self.decoders.layers)
         self.backbone = self.decoders.backbone
         self.encoder = load_vgg(self.backbone, weights, device=device, progress=progress)
         arch = {self.decoders[n].config.arch for n in self.levels}

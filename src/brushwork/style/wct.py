@@ -141,10 +141,24 @@ def transform(feat: torch.Tensor, styles: Sequence[Stats], *, alpha: float = 1.0
     return alpha * out + (1 - alpha) * feat.float()
 
 
+BORDER = 16
+"""Px of reflection added around the image at every level and cropped off after decoding, so the
+encoder's zero padding never makes the border look like an edge (no bands along the borders)."""
+
+
 def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``x`` ``(C, H, W)`` reflected by :func:`_border` px on every side, then replicated on the
+    right and bottom up to a multiple of ``multiple`` (cropped off after decoding)."""
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    return F.pad(x[None], (0, pw, 0, ph), mode="reflect")[0] if ph or pw else x
+    b = _border(h, w)
+    ph, pw = (-(h + 2 * b)) % multiple, (-(w + 2 * b)) % multiple
+    if b:
+        x = F.pad(x[None], (b, b, b, b), mode="reflect")[0]
+    return F.pad(x[None], (0, pw, 0, ph), mode="replicate")[0] if ph or pw else x
+
+
+def _border(h: int, w: int) -> int:
+    return min(BORDER, h - 1, w - 1)
 
 
 def min_style_side(levels: Sequence[str]) -> int:
@@ -222,9 +236,10 @@ def _level(encoder: VGGFeatures, dec, x: torch.Tensor, layer: str, scale: int, s
            weights: Sequence[float] | None, mask: torch.Tensor | None, keep: torch.Tensor | None, content: Stats | None, eps: float) -> torch.Tensor:
     """One level: encode ``x`` ``(3, H, W)``, transform, decode, crop back and clamp."""
     h, w = x.shape[-2:]
+    b = _border(h, w)
     f = encoder(_pad(x, scale)[None], [layer])[layer][0]
     m = None
     if mask is not None:
         m = F.interpolate(_pad(mask.float(), scale)[None], size=f.shape[-2:], mode="area")[0]
     t = transform(f, styles, alpha=alpha, weights=weights, mask=m, keep=keep, content=content, eps=eps)
-    return dec(t[None].to(f.dtype))[0, :, :h, :w].float().clamp(0, 1)
+    return dec(t[None].to(f.dtype))[0, :, b : b + h, b : b + w].float().clamp(0, 1)

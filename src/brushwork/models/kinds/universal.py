@@ -14,7 +14,7 @@ def _universal(config: dict[str, Any], record: dict[str, Any]) -> Any:
 
     if not isinstance(record.get("backbone"), str):
         raise BrushworkError("universal decoders need the name of the VGG encoder they invert in \"backbone\"")
-    return Decoders(level_configs(config), backbone=record["backbone"])
+    return Decoders(level_configs(config), backbone=record["backbone"], default_levels=config.get("default_levels"))
 
 
 register_kind("universal", _universal, module=lambda m: m.levels, config_of=lambda m: m.config,
