@@ -240,6 +240,14 @@ def load_run_config(out: str | Path, layer: str, steps: int | None = None) -> De
     return cfg.validate()
 
 
+def _note(cfg: DecoderTrainConfig, step: int, seconds: float, heldout_psnr: float | None, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The level's training record in the folder's provenance."""
+    return {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "lr": cfg.lr, "width": cfg.width,
+            "loss": f"relative pixel MSE + {cfg.feature_weight} x relative {cfg.layer} feature MSE",
+            "sources": cfg.sources, "bundled_photos": cfg.bundled_photos, "holdout": cfg.holdout,
+            "train_seconds": round(seconds), "heldout_psnr_db": heldout_psnr, "metrics": metrics}
+
+
 def train(
     cfg: DecoderTrainConfig,
     out: str | Path,
@@ -277,11 +285,7 @@ def train(
         tensors, st = ckpt.pack_state(*_state(p))
         st.update(config=asdict(cfg), metrics=metrics, seconds=elapsed, heldout_psnr=clock["psnr"])
         path = ckpt.save_checkpoint(run_dir, step, tensors, st)
-        note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "lr": cfg.lr, "width": cfg.width,
-                "loss": f"relative pixel MSE + {cfg.feature_weight} x relative {cfg.layer} feature MSE",
-                "sources": cfg.sources, "bundled_photos": cfg.bundled_photos, "holdout": cfg.holdout,
-                "train_seconds": round(elapsed), "heldout_psnr_db": clock["psnr"], "metrics": metrics}
-        save_level(p.net, out, backbone=cfg.backbone, training=note, half=cfg.half)
+        save_level(p.net, out, backbone=cfg.backbone, training=_note(cfg, step, elapsed, clock["psnr"], metrics), half=cfg.half)
         emit("checkpoint", {"path": str(path), "step": step})
         return path
 
