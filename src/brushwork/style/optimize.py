@@ -69,7 +69,7 @@ class StyleOptions:
     style_weight: float = 1.0
     style_blend: tuple[float, ...] | None = None
     tv_weight: float = 2.0
-    color_weight: float = 0.0
+    color_weight: float = 1.0
     style_loss: str = "gram"
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
     style_layer_weights: tuple[float, ...] | None = None
