@@ -153,11 +153,17 @@ def stylize_feedforward(
     """
     from .style.feedforward import FeedForward, FFOptions
 
-    ff = FeedForward(model, device=device, precision=precision)
+    options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
+    return _one_pass(FeedForward(model, device=device, precision=precision), content, styles, options, mask, max_pixels)
+
+
+def _one_pass(runner: Callable, content: ImageLike, styles: Sequence[ImageLike], options, mask: ImageLike | None,
+              max_pixels: int | None) -> Image.Image:
+    """Load the inputs, run a one-pass stylizer ``runner(content, styles, options, mask=...)``, and
+    return a PIL image (RGBA when the content had alpha)."""
     rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
     style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
-    options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
-    out = ff(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
+    out = runner(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
     return to_pil(out, alpha_channel)
 
 
@@ -192,12 +198,8 @@ def stylize_wct(
     from .style.feedforward import FFOptions
     from .style.universal import UniversalStyle
 
-    ws = UniversalStyle(model, device=device, precision=precision)
-    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
-    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
     options = FFOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None, preserve_color=preserve_color)
-    out = ws(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
-    return to_pil(out, alpha_channel)
+    return _one_pass(UniversalStyle(model, device=device, precision=precision), content, styles, options, mask, max_pixels)
 
 
 def stylize_magenta(
@@ -267,10 +269,6 @@ def stylize_gram(
     """
     from .style.linear_run import GramOptions, GramStylizer
 
-    g = GramStylizer(model, device=device, precision=precision)
-    rgb, alpha_channel = _as_rgb(content, max_pixels, keep_alpha=True)
-    style_rgbs = [_as_rgb(s, max_pixels)[0] for s in styles]
     options = GramOptions(size=size, tile=tile, alpha=alpha, style_weights=tuple(style_weights) if style_weights else None,
                           preserve_color=preserve_color, variety=variety, seed=seed)
-    out = g(rgb, style_rgbs, options, mask=None if mask is None else _as_mask(mask, max_pixels))
-    return to_pil(out, alpha_channel)
+    return _one_pass(GramStylizer(model, device=device, precision=precision), content, styles, options, mask, max_pixels)

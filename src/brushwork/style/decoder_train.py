@@ -26,12 +26,10 @@ from ..backbones.vgg import VGGFeatures, load_vgg
 from ..data.bundled import bundled_photo
 from ..data.datasets import center_crop_resize
 from ..errors import BrushworkError
-from ..imagegrid import save_grid
 from ..imageio import list_images, load_image
 from ..precision import autocast
-from ..training import checkpoint as ckpt
-from ..training.loop import Callback, Interrupted, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
-from ..training.metrics_log import MetricsLog
+from ..training.loop import Callback, Interrupted, LoopResult, default_callback, seed_everything
+from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from .decoders import LevelConfig, LevelDecoder, level_index, save_level
 from .feedforward import keep_freed_memory
@@ -268,43 +266,27 @@ def train(
         NonFiniteLoss: a loss became NaN / inf. Interrupted: Ctrl-C / SIGTERM (after a checkpoint).
     """
     run_dir, dev, emit = run_dir_of(out, cfg.layer), torch.device(device), callback or default_callback
-    if not resume and ckpt.list_checkpoints(run_dir):
-        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.seed)
     if dev.type == "cpu":
         keep_freed_memory()
     p = build_parts(cfg, dev, vgg)
-    last = ckpt.latest_checkpoint(run_dir) if resume else None
-    state = ckpt.unpack_state(last, *_state(p)) if last is not None else {}
-    start_step, seconds = int(state.get("step", 0)), float(state.get("seconds", 0.0))
-    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
-    clock = {"t0": time.perf_counter(), "psnr": state.get("heldout_psnr")}
+    extra: dict[str, Any] = {"seconds": 0.0, "heldout_psnr": None}  # kept in every checkpoint
+    started = {"t0": time.perf_counter(), "seconds": None}
 
-    def save(step: int, metrics: dict[str, Any]) -> Path:
-        elapsed = seconds + time.perf_counter() - clock["t0"]
-        tensors, st = ckpt.pack_state(*_state(p))
-        st.update(config=asdict(cfg), metrics=metrics, seconds=elapsed, heldout_psnr=clock["psnr"])
-        path = ckpt.save_checkpoint(run_dir, step, tensors, st)
-        save_level(p.net, out, backbone=cfg.backbone, training=_note(cfg, step, elapsed, clock["psnr"], metrics), half=cfg.half)
-        emit("checkpoint", {"path": str(path), "step": step})
-        return path
+    def before_save() -> None:
+        if started["seconds"] is None:  # the training time of earlier processes, as restored
+            started["seconds"] = float(extra["seconds"])
+        extra["seconds"] = started["seconds"] + time.perf_counter() - started["t0"]
 
-    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
-        if every(step, cfg.sample_every) or step == cfg.steps:
-            grid, score = preview(p)
-            path = run_dir / "samples" / f"step-{step:08d}.png"
-            save_grid(grid.cpu(), path, nrow=max(1, grid.shape[0] // 2))
-            clock["psnr"] = None if score is None else round(score, 2)
-            extra = {} if score is None else {"heldout_psnr": score}
-            emit("sample", {"path": str(path), "step": step, **extra})
-        if every(step, cfg.log_every) or step == cfg.steps:
-            log.log(step, {**losses, **extra})
-            emit("log", {"step": step, **losses, **extra})
-        return extra
+    def show() -> tuple[torch.Tensor, dict[str, float]]:
+        grid, score = preview(p)
+        extra["heldout_psnr"] = None if score is None else round(score, 2)
+        return grid, {} if score is None else {"heldout_psnr": score}
 
-    spec = LoopSpec(step=lambda step: train_step(p, step), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.layer} decoder")
-    try:
-        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
-    finally:
-        log.close()
+    def save_model(step: int, metrics: dict[str, Any], kept: dict[str, Any]) -> None:
+        save_level(p.net, out, backbone=cfg.backbone, training=_note(cfg, step, kept["seconds"], kept["heldout_psnr"], metrics), half=cfg.half)
+
+    trainer = Trainer(step=lambda step: train_step(p, step), state=lambda: _state(p), save_model=save_model, preview=show,
+                      desc=f"train {cfg.layer} decoder", nrow=None, extra=extra, before_save=before_save)
+    return run_training(run_dir, asdict(cfg), trainer, Schedule(cfg.steps, cfg.ckpt_every, cfg.sample_every, cfg.log_every),
+                        resume=resume, emit=emit, show_progress=show_progress, max_steps_this_call=max_steps_this_call)

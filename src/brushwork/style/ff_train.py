@@ -29,22 +29,17 @@ from ..bounds import check_float, check_int, check_types
 from ..data.bundled import bundled_photo
 from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
-from ..imagegrid import save_grid
 from ..imageio import load_image, resize, resize_long_side
 from ..models import save_pretrained
 from ..precision import autocast
-from ..training import checkpoint as ckpt
 from ..training.loop import (
     Callback,
     Interrupted,  # noqa: F401  (re-exported: callers catch it from here)
     LoopResult,
-    LoopSpec,
     default_callback,
-    every,
-    run_steps,
     seed_everything,
 )
-from ..training.metrics_log import MetricsLog
+from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from . import adain as A
 from .fast import TransformerNet, preset
@@ -393,38 +388,17 @@ def train(
         NonFiniteLoss: a loss became NaN / inf. Interrupted: Ctrl-C / SIGTERM (after a checkpoint).
     """
     run_dir, dev, emit = run_dir_of(out), torch.device(device), callback or default_callback
-    if not resume and ckpt.list_checkpoints(run_dir):
-        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.seed)
     if dev.type == "cpu":
         keep_freed_memory()  # no page faults for every activation of every step (about 1.2x faster)
     p = build_parts(cfg, dev, vgg)
-    last = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
-    start_step = int(ckpt.unpack_state(last, *_state(p))["step"]) if last is not None else 0
-    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
 
-    def save(step: int, metrics: dict[str, Any]) -> Path:
-        tensors, state = ckpt.pack_state(*_state(p))
-        state.update(config=asdict(cfg), metrics=metrics)
-        path = ckpt.save_checkpoint(run_dir, step, tensors, state)
+    def save_model(step: int, metrics: dict[str, Any], _extra: dict[str, Any]) -> None:
         note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "content": cfg.content, "style": cfg.style, "metrics": metrics}
         prov = {"source": "Brushwork", "how": f"trained with brushwork style train-{cfg.kind}", "training": note}
         save_pretrained(p.net, out, backbone=cfg.backbone, provenance=prov, half=cfg.half)
-        emit("checkpoint", {"path": str(path), "step": step})
-        return path
 
-    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
-        if every(step, cfg.sample_every) or step == cfg.steps:
-            path = run_dir / "samples" / f"step-{step:08d}.png"
-            save_grid(preview(p).cpu(), path, nrow=4)
-            emit("sample", {"path": str(path), "step": step})
-        if every(step, cfg.log_every) or step == cfg.steps:
-            log.log(step, losses)
-            emit("log", {"step": step, **losses})
-        return {}
-
-    spec = LoopSpec(step=lambda step: train_step(p, step), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"train {cfg.kind}")
-    try:
-        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
-    finally:
-        log.close()
+    trainer = Trainer(step=lambda step: train_step(p, step), state=lambda: _state(p), save_model=save_model,
+                      preview=lambda: (preview(p), {}), desc=f"train {cfg.kind}")
+    return run_training(run_dir, asdict(cfg), trainer, Schedule(cfg.steps, cfg.ckpt_every, cfg.sample_every, cfg.log_every),
+                        resume=resume, emit=emit, show_progress=show_progress, max_steps_this_call=max_steps_this_call)

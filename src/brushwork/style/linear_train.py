@@ -27,12 +27,10 @@ from ..backbones.vgg import VGGFeatures, load_vgg
 from ..data.bundled import bundled_photo
 from ..data.files import iter_images
 from ..errors import BrushworkError
-from ..imagegrid import save_grid
 from ..imageio import resize
 from ..precision import autocast
-from ..training import checkpoint as ckpt
-from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
-from ..training.metrics_log import MetricsLog
+from ..training.loop import Callback, LoopResult, default_callback, seed_everything
+from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from . import adain as A
 from . import linear as L
@@ -296,38 +294,17 @@ def train(cfg: GramTrainConfig, out: str | Path, *, resume: bool = False, device
     Raises NonFiniteLoss (a NaN / inf loss) and Interrupted (Ctrl-C / SIGTERM, after a checkpoint).
     """
     run_dir, dev, emit = run_dir_of(out), torch.device(device), callback or default_callback
-    if not resume and ckpt.list_checkpoints(run_dir):
-        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
     seed_everything(cfg.seed)
     if dev.type == "cpu":
         keep_freed_memory()
     p = build_parts(cfg, dev, vgg)
-    last = ckpt.latest_checkpoint(run_dir) if resume else None
-    start_step = int(ckpt.unpack_state(last, *_state(p))["step"]) if last is not None else 0
-    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
 
-    def save(step: int, metrics: dict[str, Any]) -> Path:
-        tensors, state = ckpt.pack_state(*_state(p))
-        state.update(config=asdict(cfg), metrics=metrics)
-        path = ckpt.save_checkpoint(run_dir, step, tensors, state)
+    def save_model(step: int, metrics: dict[str, Any], _extra: dict[str, Any]) -> None:
         note = {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "content": cfg.content, "style": cfg.style,
                 "exclude": list(cfg.exclude), "decoder": str(cfg.decoder), "objective": cfg.objective, "metrics": metrics}
         save_pretrained(p.net, out, backbone=cfg.backbone, training=note, half=cfg.half)
-        emit("checkpoint", {"path": str(path), "step": step})
-        return path
 
-    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
-        if every(step, cfg.sample_every) or step == cfg.steps:
-            path = run_dir / "samples" / f"step-{step:08d}.png"
-            save_grid(preview(p).cpu(), path, nrow=4)
-            emit("sample", {"path": str(path), "step": step})
-        if every(step, cfg.log_every) or step == cfg.steps:
-            log.log(step, losses)
-            emit("log", {"step": step, **losses})
-        return {}
-
-    spec = LoopSpec(step=lambda step: train_step(p, step), save=save, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc="train gram")
-    try:
-        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
-    finally:
-        log.close()
+    trainer = Trainer(step=lambda step: train_step(p, step), state=lambda: _state(p), save_model=save_model,
+                      preview=lambda: (preview(p), {}), desc="train gram")
+    return run_training(run_dir, asdict(cfg), trainer, Schedule(cfg.steps, cfg.ckpt_every, cfg.sample_every, cfg.log_every),
+                        resume=resume, emit=emit, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
