@@ -52,7 +52,7 @@ def test_cli_writes_output_and_json(images, tmp_path, capsys):
     sizes = scale_sizes((48, 64), 40, 24)
     assert sizes == [(21, 28), (30, 40)]
     assert report["iterations"] == sum(iteration_schedule(sizes, StyleOptions(initial_iterations=12, iterations=4)))
-    assert set(report["losses"]) == {"content", "style", "tv"} and report["backbone"] == "vgg16-hed"
+    assert set(report["losses"]) == {"content", "style", "tv", "color"} and report["backbone"] == "vgg16-hed"
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

@@ -71,8 +71,12 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float("inf") if mse == 0 else round(10 * torch.log10(torch.tensor(1.0 / mse)).item(), 2)
 
 
-def run(sizes: list[int], precisions: list[str], repeats: int, device: str, optimize: bool) -> dict[str, Any]:
-    """Measure; returns the JSON object described in the command's help."""
+KINDS = ("fast_light", "fast", "adain", "wct", "gram", "magenta")
+
+
+def run(sizes: list[int], precisions: list[str], repeats: int, device: str, optimize: bool,
+        kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+    """Measure the model ``kinds`` (default: all); returns the JSON object described in the command's help."""
     from ..data.bundled import bundled_photo
     from ..data.datasets import center_crop_resize
     from ..style.feedforward import FeedForward, FFOptions
@@ -84,6 +88,8 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
     quality: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, path in _model_dirs(Path(tmp)).items():
+            if kind not in kinds:
+                continue
             outputs: dict[str, torch.Tensor] = {}
             for precision in precisions:
                 t = time.perf_counter()
@@ -105,7 +111,8 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
                 quality[kind] = {"max_abs_diff": round(float((a - b).abs().max()), 4), "psnr_db": _psnr(a, b)}
     from .magenta_infer import magenta_rows  # Magenta's arbitrary-style network, when it can be had
 
-    report.update(magenta_rows(sizes, precisions, repeats, device, photo, painting))
+    if "magenta" in kinds:
+        report.update(magenta_rows(sizes, precisions, repeats, device, photo, painting))
     if quality:
         report["precision_change"] = quality
     if optimize:
@@ -129,9 +136,10 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed runs per size (best is reported).")
 @click.option("--threads", type=int, default=0, show_default=True, help="torch CPU threads (0: torch's default).")
 @click.option("--optimize/--no-optimize", default=True, show_default=True, help="Also time the optimisation method at 512 px.")
+@click.option("--kinds", default=",".join(KINDS), show_default=True, help="Comma-separated model kinds to time.")
 @device_option
 @json_option
-def command(sizes: str, precisions: str, repeats: int, threads: int, optimize: bool, device: str, as_json: bool) -> None:
+def command(sizes: str, precisions: str, repeats: int, threads: int, optimize: bool, kinds: str, device: str, as_json: bool) -> None:
     """Seconds per image of each feed-forward model kind at each size.
 
     JSON: {"fast_light": {"512": s, "1024": s}, "fast": {...}, "adain": {...}, "optimize_512": s, "device": ...}
@@ -143,7 +151,11 @@ def command(sizes: str, precisions: str, repeats: int, threads: int, optimize: b
     precision_list = [p.strip() for p in precisions.split(",") if p.strip()]
     if not set(precision_list) <= {"auto", "float32", "bfloat16"} or not 1 <= len(precision_list) <= 2:
         raise click.BadParameter("use one or two of float32, bfloat16, auto", param_hint="--precision")
-    report = run(size_list, precision_list, repeats, resolve_device(device), optimize)
+    kind_list = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    unknown = [k for k in kind_list if k not in KINDS]
+    if unknown or not kind_list:
+        raise click.BadParameter(f"use some of {', '.join(KINDS)}", param_hint="--kinds")
+    report = run(size_list, precision_list, repeats, resolve_device(device), optimize, kind_list)
     if as_json:
         emit_json(report)
         return
