@@ -23,7 +23,7 @@ from torch import nn
 from ..backbones.vgg import VGGFeatures
 from ..bounds import check_choice, check_float, check_network_memory
 from ..errors import BrushworkError
-from .fast import upsample_conv, weight_precision
+from .fast import run_sequential, weight_precision
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_1"
@@ -146,15 +146,7 @@ class Decoder(nn.Module):
         """
         weight = self.net[0].weight
         with weight_precision(weight):
-            x = feat.to(weight.dtype)
-            layers = list(self.net)
-            i = 0
-            while i < len(layers):
-                if isinstance(layers[i], nn.Upsample):
-                    x, i = upsample_conv(x, layers[i + 1]), i + 2
-                else:
-                    x, i = layers[i](x), i + 1
-            return x
+            return run_sequential(self.net, feat.to(weight.dtype))
 
     def reference(self, feat: torch.Tensor) -> torch.Tensor:
         """The textbook form (up-sample, then convolve) that :meth:`forward` computes."""

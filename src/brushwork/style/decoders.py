@@ -27,7 +27,7 @@ from torch import nn
 from ..errors import BrushworkError
 from ..models.registry import Pretrained
 from .adain import _conv
-from .fast import upsample_conv, weight_precision
+from .fast import run_sequential, weight_precision
 
 LEVELS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 KIND = "universal"
@@ -92,13 +92,7 @@ class LevelDecoder(nn.Module):
         :func:`~.fast.upsample_conv`; bfloat16 weights run in bfloat16 throughout."""
         weight = self.net[0].weight
         with weight_precision(weight):
-            x, layers, i = feat.to(weight.dtype) * self.config.input_scale, list(self.net), 0
-            while i < len(layers):
-                if isinstance(layers[i], nn.Upsample):
-                    x, i = upsample_conv(x, layers[i + 1]), i + 2
-                else:
-                    x, i = layers[i](x), i + 1
-            return x
+            return run_sequential(self.net, feat.to(weight.dtype) * self.config.input_scale)
 
     def reference(self, feat: torch.Tensor) -> torch.Tensor:
         """The textbook form (up-sample, then convolve) that :meth:`forward` computes."""

@@ -140,6 +140,18 @@ def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), w, b), 2)
 
 
+def run_sequential(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``layers(x)``, where every ``nn.Upsample`` (nearest x2) and the convolution after it run as
+    one :func:`upsample_conv` (the decoders that mirror a VGG encoder)."""
+    mods, i = list(layers), 0
+    while i < len(mods):
+        if isinstance(mods[i], nn.Upsample):
+            x, i = upsample_conv(x, mods[i + 1]), i + 2
+        else:
+            x, i = mods[i](x), i + 1
+    return x
+
+
 class UpConv(nn.Module):
     """Nearest-neighbour x2 up-sampling followed by a conv-norm-ReLU (resize-convolution).
 
