@@ -4,17 +4,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-import torch
-
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, JobInputs, Method, Progress
+from .methods import COMMON_OPTIONS, Method, one_pass_runner
 
 OPTIONS = COMMON_OPTIONS + ("variety",)
-_LOCK = threading.Lock()
-_LOADED: list[Any] = []
 
 
 def _options(o: dict[str, Any]):
@@ -35,19 +30,13 @@ def _check(options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def _run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
-    from ..imageio import load_image
+def _load() -> Any:
     from ..style.linear_run import GramStylizer
 
-    with _LOCK:
-        if not _LOADED:
-            _LOADED.append(GramStylizer())  # the packaged model, loaded once per process
-    content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
-    styles = [load_image(s, max_pixels=inputs.max_pixels).rgb for s in inputs.styles]
-    progress(0, 1, None)
-    out = _LOADED[0](content, styles, _options(inputs.options))
-    progress(1, 1, lambda: out)
-    return out
+    return GramStylizer()  # the packaged model
+
+
+_run = one_pass_runner(_load, lambda g, content, styles, o: g(content, styles, _options(o)))
 
 
 GRAM = Method("gram", "Linear style transform (Gram matrices, any style)", _check, _run, min_styles=1, max_styles=4, options=OPTIONS)

@@ -7,16 +7,12 @@ to import it from (the first job imports it into the cache, a few seconds).
 from __future__ import annotations
 
 import importlib.util
-import threading
 from typing import Any
 
 import torch
 
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, JobInputs, Method, Progress
-
-_LOCK = threading.Lock()
-_LOADED: list[Any] = []
+from .methods import COMMON_OPTIONS, Method, one_pass_runner
 
 
 def _check(options: dict[str, Any]) -> dict[str, Any]:
@@ -31,21 +27,18 @@ def _check(options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def _run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
-    from ..imageio import load_image
+def _load() -> Any:
     from ..style.magenta_run import Magenta
 
-    with _LOCK:
-        if not _LOADED:
-            _LOADED.append(Magenta("magenta"))
-    o = inputs.options
-    content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
-    styles = [load_image(s, max_pixels=inputs.max_pixels).rgb for s in inputs.styles]
-    progress(0, 1, None)
-    out = _LOADED[0](content, styles, strength=float(o.get("style_weight", 1.0)), size=o.get("size"),
-                     preserve_color=o.get("preserve_color", "none"))
-    progress(1, 1, lambda: out)
-    return out
+    return Magenta("magenta")
+
+
+def _call(net: Any, content: torch.Tensor, styles: list[torch.Tensor], o: dict[str, Any]) -> torch.Tensor:
+    return net(content, styles, strength=float(o.get("style_weight", 1.0)), size=o.get("size"),
+               preserve_color=o.get("preserve_color", "none"))
+
+
+_run = one_pass_runner(_load, _call)
 
 
 def magenta_methods() -> dict[str, Method]:

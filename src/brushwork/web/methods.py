@@ -134,27 +134,44 @@ def _ff_check(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return check
 
 
-def _ff_run(model_dir: Path) -> Callable[[JobInputs, Progress], torch.Tensor]:
+def one_pass_runner(load: Callable[[], Any], call: Callable[[Any, torch.Tensor, list[torch.Tensor], dict[str, Any]], torch.Tensor]
+                    ) -> Callable[[JobInputs, Progress], torch.Tensor]:
+    """The job runner of a one-pass method: ``load()`` the model once per process (on the first job),
+    then ``call(model, content, styles, options)`` on the job's decoded images."""
     loaded: list[Any] = []
     lock = threading.Lock()
 
     def run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
         from ..imageio import load_image
-        from ..style.feedforward import FeedForward, FFOptions
 
         with lock:
             if not loaded:
-                loaded.append(FeedForward(model_dir))
-        o = inputs.options
+                loaded.append(load())
         content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
         styles = [load_image(s, max_pixels=inputs.max_pixels).rgb for s in inputs.styles]
         progress(0, 1, None)
-        out = loaded[0](content, styles, FFOptions(size=o.get("size"), alpha=float(o.get("style_weight", 1.0)),
-                                                   preserve_color=o.get("preserve_color", "none")))
+        out = call(loaded[0], content, styles, inputs.options)
         progress(1, 1, lambda: out)
         return out
 
     return run
+
+
+def ff_options(o: dict[str, Any]):
+    """The :class:`~brushwork.style.feedforward.FFOptions` of a job's options."""
+    from ..style.feedforward import FFOptions
+
+    return FFOptions(size=o.get("size"), alpha=float(o.get("style_weight", 1.0)), preserve_color=o.get("preserve_color", "none"))
+
+
+def _load_feedforward(model_dir: Path) -> Any:
+    from ..style.feedforward import FeedForward
+
+    return FeedForward(model_dir)
+
+
+def _ff_run(model_dir: Path) -> Callable[[JobInputs, Progress], torch.Tensor]:
+    return one_pass_runner(lambda: _load_feedforward(model_dir), lambda ff, c, s, o: ff(c, s, ff_options(o)))
 
 
 def feedforward_methods(models_dir: Path) -> dict[str, Method]:

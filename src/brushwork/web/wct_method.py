@@ -3,16 +3,10 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-import torch
-
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, JobInputs, Method, Progress
-
-_LOCK = threading.Lock()
-_LOADED: list[Any] = []
+from .methods import COMMON_OPTIONS, Method, ff_options, one_pass_runner
 
 
 def _check(options: dict[str, Any]) -> dict[str, Any]:
@@ -28,22 +22,13 @@ def _check(options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def _run(inputs: JobInputs, progress: Progress) -> torch.Tensor:
-    from ..imageio import load_image
-    from ..style.feedforward import FFOptions
+def _load() -> Any:
     from ..style.universal import UniversalStyle
 
-    with _LOCK:
-        if not _LOADED:
-            _LOADED.append(UniversalStyle())  # the packaged decoders, loaded once per process
-    o = inputs.options
-    content = load_image(inputs.content, max_pixels=inputs.max_pixels).rgb
-    styles = [load_image(s, max_pixels=inputs.max_pixels).rgb for s in inputs.styles]
-    progress(0, 1, None)
-    out = _LOADED[0](content, styles, FFOptions(size=o.get("size"), alpha=float(o.get("style_weight", 1.0)),
-                                                preserve_color=o.get("preserve_color", "none")))
-    progress(1, 1, lambda: out)
-    return out
+    return UniversalStyle()  # the packaged decoders
+
+
+_run = one_pass_runner(_load, lambda wct, content, styles, o: wct(content, styles, ff_options(o)))
 
 
 WCT = Method("wct", "Universal style transfer (WCT, any style)", _check, _run, min_styles=1, max_styles=4)
