@@ -179,3 +179,20 @@ def test_the_packaged_decoders_load_and_run():
     content = torch.rand(3, 48, 40, generator=g)
     out = UniversalStyle()(content, [torch.rand(3, 32, 32, generator=g)], FFOptions())
     assert out.shape == (3, 48, 40) and torch.isfinite(out).all()
+
+
+@needs_hed
+def test_init_starts_from_a_folders_decoder_and_trains_it(tmp_path, data, vgg):
+    cfg = _cfg(data)
+    T.start(cfg, tmp_path / "first")
+    T.train(cfg, tmp_path / "first", vgg=vgg)
+    trained = load_decoders(tmp_path / "first")["relu2_1"]
+    p = T.build_parts(_cfg(data, init=str(tmp_path / "first"), width=1.0, input_scale=5.0), torch.device("cpu"), vgg)
+    assert p.net.config == trained.config  # width and input scale come from the folder
+    assert all(torch.equal(a, b) for a, b in zip(p.net.state_dict().values(), trained.state_dict().values()))
+    assert all(q.requires_grad for q in p.net.parameters())
+    before = [q.detach().clone() for q in p.net.parameters()]
+    T.train_step(p, 0)
+    assert any(not torch.equal(a, b) for a, b in zip(before, p.net.parameters()))
+    with pytest.raises(BrushworkError, match="no decoder for level.s. relu3_1"):
+        T.build_parts(_cfg(data, layer="relu3_1", init=str(tmp_path / "first")), torch.device("cpu"), vgg)

@@ -24,6 +24,7 @@ _LEVELS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Decoder folder (other levels in it are kept; the run goes to OUT/run-LAYER).")
 @click.option("--width", type=float, default=1.0, show_default=True, help="Hidden-channel multiplier (0.5: a lighter decoder).")
 @click.option("--input-scale", type=float, default=0.0, show_default=True, help="Constant the features are multiplied by first (0: 1 / their RMS on the first training images).")
+@click.option("--init", type=click.Path(file_okay=False), help="Start from the LAYER decoder of this decoder folder (e.g. the packaged one) instead of random weights.")
 @click.option("--size", type=int, default=128, show_default=True, help="Side of the square random training crops in px.")
 @click.option("--batch", "batch_size", type=int, default=4, show_default=True)
 @click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it].")

@@ -31,7 +31,7 @@ from ..precision import autocast
 from ..training.loop import Callback, Interrupted, LoopResult, default_callback, seed_everything
 from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
-from .decoders import LevelConfig, LevelDecoder, level_index, save_level
+from .decoders import LevelConfig, LevelDecoder, level_index, load_decoders, save_level
 from .feedforward import keep_freed_memory
 from .ff_train import BUNDLED, ImagePool, _rel_mse, _shrink
 
@@ -59,6 +59,8 @@ class DecoderTrainConfig:
         backbone: the encoder the decoder inverts.
         amp: bfloat16 autocast for the passes (CPU with AMX or CUDA).
         half: store the decoder's weights as float16.
+        init: a decoder folder whose ``layer`` decoder the run starts from (its width and input
+            scale replace ``width`` and ``input_scale``); None starts from random weights.
     """
 
     layer: str
@@ -79,6 +81,7 @@ class DecoderTrainConfig:
     log_every: int = 10
     amp: bool = False
     half: bool = True
+    init: str | None = None
 
     def validate(self) -> "DecoderTrainConfig":
         level_index(self.layer)
@@ -174,8 +177,11 @@ def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures 
     held += [center_crop_resize(bundled_photo(n), cfg.size) for n in BUNDLED if n in cfg.holdout]
     vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
     torch.manual_seed(cfg.seed)
-    scale = cfg.input_scale or feature_scale(vgg, pool.fixed(4).to(device), cfg.layer)
-    net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width, input_scale=scale)).to(device).train()
+    if cfg.init:
+        net = load_decoders(cfg.init, backbone=cfg.backbone, layers=[cfg.layer])[cfg.layer].to(device).train().requires_grad_(True)
+    else:
+        scale = cfg.input_scale or feature_scale(vgg, pool.fixed(4).to(device), cfg.layer)
+        net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width, input_scale=scale)).to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     return Parts(cfg, net, opt, gen, pool, held, vgg, device)
@@ -238,9 +244,9 @@ def load_run_config(out: str | Path, layer: str, steps: int | None = None) -> De
     return cfg.validate()
 
 
-def _note(cfg: DecoderTrainConfig, step: int, seconds: float, heldout_psnr: float | None, metrics: dict[str, Any]) -> dict[str, Any]:
+def _note(cfg: DecoderTrainConfig, width: float, step: int, seconds: float, heldout_psnr: float | None, metrics: dict[str, Any]) -> dict[str, Any]:
     """The level's training record in the folder's provenance."""
-    return {"steps": step, "batch_size": cfg.batch_size, "size": cfg.size, "lr": cfg.lr, "width": cfg.width,
+    return {"steps": step, **({"init": cfg.init} if cfg.init else {}), "batch_size": cfg.batch_size, "size": cfg.size, "lr": cfg.lr, "width": width,
             "loss": f"relative pixel MSE + {cfg.feature_weight} x relative {cfg.layer} feature MSE",
             "sources": cfg.sources, "bundled_photos": cfg.bundled_photos, "holdout": cfg.holdout,
             "train_seconds": round(seconds), "heldout_psnr_db": heldout_psnr, "metrics": metrics}
@@ -284,7 +290,7 @@ def train(
         return grid, {} if score is None else {"heldout_psnr": score}
 
     def save_model(step: int, metrics: dict[str, Any], kept: dict[str, Any]) -> None:
-        save_level(p.net, out, backbone=cfg.backbone, training=_note(cfg, step, kept["seconds"], kept["heldout_psnr"], metrics), half=cfg.half)
+        save_level(p.net, out, backbone=cfg.backbone, training=_note(cfg, p.net.config.width, step, kept["seconds"], kept["heldout_psnr"], metrics), half=cfg.half)
 
     trainer = Trainer(step=lambda step: train_step(p, step), state=lambda: _state(p), save_model=save_model, preview=show,
                       desc=f"train {cfg.layer} decoder", nrow=None, extra=extra, before_save=before_save)
