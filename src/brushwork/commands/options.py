@@ -1,0 +1,192 @@
+"""Click options generated from typed dataclass fields, and the options every command shares.
+
+A field becomes one option: the flag from its name (``batch_size`` -> ``--batch-size``), the
+click type from its type hint, the default from its default, and from ``field(metadata=...)``:
+
+* ``help``: the help text; ``flag``: another visible spelling; ``aliases``: old spellings that
+  keep working but are not shown in ``--help``;
+* ``min`` / ``max``: an ``IntRange`` / ``FloatRange``; ``choices``: a ``Choice`` for a ``str``
+  field (a ``Literal[...]`` hint gives one too);
+* ``cli``: ``False`` keeps the field off the command line.
+
+``bool`` fields become ``--x/--no-x`` flags, ``tuple[...]`` / ``list[...]`` fields take
+comma-separated values. :func:`build` makes the dataclass from the parsed keyword arguments
+and :func:`flag_errors` rewrites the field names in a library error to their flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+import typing
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
+
+import click
+
+from ..errors import BrushworkError
+
+THREADS_HELP = "CPU threads for torch (0 = torch's default; with --resume, the run's own)."
+threads_option = click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help=THREADS_HELP)
+"""The one ``--threads``: torch CPU threads, 0 meaning torch's default."""
+
+AMP_MODES = ("auto", "bf16", "off")
+
+
+def amp_option(default: str = "off", help: str = "bfloat16 autocast: auto (where the hardware runs it natively), bf16 (always) or off."):
+    """The one ``--amp [auto|bf16|off]``; a bare ``--amp`` (older spelling) means ``bf16``."""
+    return click.option("--amp", type=click.Choice(AMP_MODES), default=default, show_default=True, is_flag=False, flag_value="bf16", help=help)
+
+
+class AliasedOption(click.Option):
+    """A click option whose old spellings (``hidden_names``) parse but stay out of ``--help``."""
+
+    def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), field_name: str | None = None, owner: type | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_names = frozenset(hidden_names)
+        self.field_name = field_name
+        self.owner = owner
+
+    def get_help_record(self, ctx: click.Context):
+        opts, secondary = self.opts, self.secondary_opts
+        self.opts = [o for o in opts if o not in self.hidden_names]
+        self.secondary_opts = [o for o in secondary if o not in self.hidden_names]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts, self.secondary_opts = opts, secondary
+
+
+class CommaList(click.ParamType):
+    """Comma-separated values of one type (``0.7,0.3``) as a tuple; a tuple passes through."""
+
+    def __init__(self, item: type) -> None:
+        self.item = item
+        self.name = f"{item.__name__},..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple:
+        if isinstance(value, (tuple, list)):
+            return tuple(value)
+        try:
+            return tuple(self.item(x) for x in str(value).replace(" ", "").split(",") if x)
+        except ValueError:
+            kind = "numbers" if self.item in (int, float) else "values"
+            self.fail(f"must be comma-separated {kind}, not {value!r}", param, ctx)
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    """The visible flag of field ``f``: ``metadata['flag']`` or ``--`` + the name with dashes."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def _strip_optional(hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+        return args[0]
+    return hint
+
+
+def _click_type(f: dataclasses.Field, hint: Any) -> Any:
+    """The click type of field ``f`` from its hint and metadata."""
+    hint = _strip_optional(hint)
+    meta = f.metadata
+    if typing.get_origin(hint) is Literal:
+        return click.Choice([str(v) for v in typing.get_args(hint)])
+    if "choices" in meta:
+        return click.Choice(list(meta["choices"]))
+    if typing.get_origin(hint) in (tuple, list):
+        return CommaList(typing.get_args(hint)[0])
+    if hint in (int, float) and ("min" in meta or "max" in meta):
+        ranged = click.IntRange if hint is int else click.FloatRange
+        return ranged(meta.get("min"), meta.get("max"))
+    if hint is Path:
+        return click.Path(path_type=Path)
+    return hint if hint in (int, float, str) else str
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def cli_fields(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> list[dataclasses.Field]:
+    """The fields of ``cls`` that become options (``only`` keeps its own order)."""
+    by_name = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)}
+    names = list(only) if only is not None else list(by_name)
+    return [by_name[n] for n in names if n in by_name and n not in exclude]
+
+
+def make_option(cls: type, f: dataclasses.Field, hint: Any) -> Callable:
+    """The click option decorator of field ``f`` of dataclass ``cls``."""
+    meta, flag = f.metadata, flag_of(f)
+    aliases = tuple(meta.get("aliases", ()))
+    default = _default(f)
+    common = dict(cls=AliasedOption, hidden_names=aliases, field_name=f.name, owner=cls, help=meta.get("help"), show_default=default is not None)
+    if _strip_optional(hint) is bool:
+        negatives = tuple(f"--no-{a[2:]}" for a in aliases)
+        decls = [f"{flag}/--no-{flag[2:]}", *(f"{a}/{n}" for a, n in zip(aliases, negatives))]
+        return click.option(*decls, f.name, default=bool(default), hidden_names=aliases + negatives,
+                            **{k: v for k, v in common.items() if k != "hidden_names"})
+    return click.option(flag, *aliases, f.name, type=_click_type(f, hint), default=default, **common)
+
+
+def options_from(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> Callable:
+    """Decorator adding one option per field of dataclass ``cls`` (in field order)."""
+    hints = typing.get_type_hints(cls)
+    chosen = cli_fields(cls, exclude=exclude, only=only)
+
+    def decorate(command: Callable) -> Callable:
+        for f in reversed(chosen):
+            command = make_option(cls, f, hints[f.name])(command)
+        return command
+
+    return decorate
+
+
+def build(cls: type, kwargs: dict[str, Any], **fixed: Any) -> Any:
+    """An instance of ``cls`` from the command's keyword arguments: the generated ones are
+    popped from ``kwargs``; ``fixed`` gives fields the command sets itself."""
+    values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls) if f.name in kwargs}
+    with flag_errors(cls):
+        obj = cls(**values, **fixed)
+        return obj.validate() if hasattr(obj, "validate") else obj
+
+
+def flag_names(*classes: type, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``{field name: flag}`` over ``classes`` (the first class naming a field wins)."""
+    names: dict[str, str] = {}
+    for cls in classes:
+        for f in cli_fields(cls):
+            names.setdefault(f.name, flag_of(f))
+    names.update(extra or {})
+    return names
+
+
+def to_flags(message: str, names: dict[str, str]) -> str:
+    """``message`` with each field name (a whole word, not already a flag) replaced by its flag."""
+    if not names:
+        return message
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(1)], message)
+
+
+@contextlib.contextmanager
+def flag_errors(*classes: type, extra: dict[str, str] | None = None) -> Iterator[None]:
+    """Re-raise a :class:`BrushworkError` whose message names fields of ``classes`` with
+    the fields' flags instead (the library speaks of fields, the CLI of flags)."""
+    try:
+        yield
+    except BrushworkError as exc:
+        message = to_flags(str(exc), flag_names(*classes, extra=extra))
+        if message == str(exc):
+            raise
+        raise BrushworkError(message) from exc
+
+
+def field_defaults(cls: type) -> dict[str, Any]:
+    """``{field name: default}`` of dataclass ``cls`` (fields without one are left out)."""
+    return {f.name: _default(f) for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
