@@ -246,7 +246,7 @@ def export_onnx(ff: FeedForward, path: str | os.PathLike, *, opset: int = 17, ch
     ``content`` ``(1, 3, H, W)`` (multiples of 8), ``style`` ``(1, 3, h, w)``, ``alpha`` ``(1,)``.
     The output ``output`` is the stylised image in [0, 1]. Returns ``{"path", "opset", "kind", "max_abs_diff"}``.
     """
-    from ..gan.export import check_onnx, export_graph
+    from ..onnx_export import check_onnx, export_graph
 
     g = torch.Generator().manual_seed(0)
     net = load_model(ff.dir)  # a contiguous float32 CPU copy for tracing

@@ -151,7 +151,7 @@ def export_onnx(g: GramStylizer, path: str | os.PathLike, *, opset: int = 17, ch
     ``check``, compare onnxruntime with PyTorch on seeded images of ``size`` px (BrushworkError above
     ``tol``). Returns ``{"path", "opset", "kind", "max_abs_diff"}``."""
     from ..backbones.vgg import load_vgg
-    from ..gan.export import check_onnx, export_graph
+    from ..onnx_export import check_onnx, export_graph
     from .pretrained import from_pretrained
 
     gen = torch.Generator().manual_seed(0)

@@ -180,18 +180,13 @@ def export_onnx(tr: Translator, path: str | os.PathLike, *, opset: int = 17, che
     multiples of ``tr.multiple``; output the same shape in [0, 1]; batch and size dynamic),
     atomically. With ``check``, compare onnxruntime with PyTorch on seeded inputs at the training size.
     Returns ``{"path", "opset", "multiple", "max_abs_diff"}``."""
-    from ..gan.export import check_onnx
+    from ..onnx_export import check_onnx, export_graph
 
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise BrushworkError("ONNX export needs the onnx package: pip install 'brushwork[onnx]'") from None
     model = UnitWrapper(tr.net).cpu().eval()
     x = torch.rand(batch, 3, tr.cfg.size, tr.cfg.size, generator=torch.Generator().manual_seed(0))
     axes = {"images": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on instance norm and constant folding
-        torch.onnx.export(model, (x,), str(tmp), input_names=["images"], output_names=["output"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+    # the tracer's notes on instance norm and constant folding
+    export_graph(model, (x,), path, inputs=["images"], outputs=["output"], dynamic_axes=axes, opset=opset, ignore=Warning)
     diff = check_onnx(path, model, (x,), ["images"]) if check else None
     tr.net.to(tr.device)
     return {"path": str(path), "opset": opset, "multiple": tr.multiple, "max_abs_diff": diff}
