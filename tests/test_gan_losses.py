@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from brushwork.gan import losses
+from brushwork.training import adversarial as losses
 
 
 R = np.array([0.3, -1.2, 2.0, 0.0])

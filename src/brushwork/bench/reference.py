@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from ..gan import losses
+from ..training import adversarial as losses
 from ..gan.config import GANConfig
 from ..gan.models import build_discriminator, build_generator
 from ..gan.train import load_data

@@ -1,5 +1,5 @@
 """Family-specific regularisers: BigGAN's orthogonal regularisation and StyleGAN2's
-path-length regularisation (lazy R1 is :func:`brushwork.gan.losses.r1_penalty` applied
+path-length regularisation (lazy R1 is :func:`brushwork.training.adversarial.r1_penalty` applied
 every ``r1_every`` D steps with its weight scaled by ``r1_every``)."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from ..training.ema import EMA
 from ..training.loop import Interrupted  # noqa: F401  (re-exported: callers catch it from here)
 from ..training.loop import Callback, LoopSpec, default_callback, every, run_steps, seed_everything
 from ..training.metrics_log import MetricsLog
-from . import losses
+from ..training import adversarial as losses
 from .ada import AdaptiveAugment
 from .augment import diff_augment
 from .bounds import check_model_memory, parameter_count

@@ -1,4 +1,4 @@
-"""Adversarial losses and regularisers, each a small function of discriminator logits.
+"""Adversarial losses and regularisers, each a small function of discriminator logits (used by GANs and translation).
 
 Conventions: ``real`` and ``fake`` are raw discriminator outputs (logits / critic
 values) of shape ``(N,)``; every loss is a mean over the batch and is *minimised*.
