@@ -52,3 +52,25 @@ def test_bad_configs(data, match):
 def test_needs_a_source():
     with pytest.raises(BrushworkError, match="preset"):
         resolve_config()
+
+
+def test_presets_resolve_as_before_they_moved_to_files():
+    """Every preset that existed as a dict in gan/config.py resolves to the same config from its TOML file."""
+    import json
+    from pathlib import Path
+
+    before = json.loads((Path(__file__).parent / "data" / "gan_presets_before.json").read_text())
+    assert sorted(PRESETS) == sorted(before)
+    for name, old in before.items():
+        assert preset_dict(name) == old, name
+
+
+def test_errors_name_the_config_field():
+    from brushwork.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"train": {"batch_size": 10}, "model": {"pack": 4}})
+    assert info.value.field == "train.batch_size"
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"model": {"widht": 3}})
+    assert info.value.field == "model.widht"

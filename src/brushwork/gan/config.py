@@ -7,16 +7,18 @@ the wrong type raise :class:`~brushwork.errors.BrushworkError` naming the key.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BrushworkError
+from ..config import ConfigBase, merge_dicts, parse_override as _parse_dotted, preset_data, preset_names, read_config_file
+from ..errors import BrushworkError, ConfigError
+
+__all__ = ["ARCHS", "LOSSES", "DATASETS", "ModelConfig", "DataConfig", "TrainConfig", "GANConfig", "PRESETS", "config_from_dict",
+           "validate", "family_checks", "preset_dict", "read_config_file", "merge_dicts", "parse_override", "resolve_config"]
 
 ARCHS = ("mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan2")
 LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
@@ -24,7 +26,7 @@ DATASETS = ("digits", "ring", "grid", "folder")
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(ConfigBase):
     """Generator and discriminator architecture.
 
     ``arch``: ``mlp`` (classic / mixture pairs), ``dcgan`` or ``resnet`` (SNGAN).
@@ -67,7 +69,7 @@ class ModelConfig:
 
 
 @dataclass
-class DataConfig:
+class DataConfig(ConfigBase):
     """Training data: ``digits`` (scikit-learn, resized to ``img_size``), ``ring`` / ``grid``
     (2-D mixtures, ``n_points`` fixed training points), or ``folder`` (``path``: a folder or
     .zip of images, centre-cropped and resized to ``img_size``, ``channels`` 1 or 3)."""
@@ -80,7 +82,7 @@ class DataConfig:
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(ConfigBase):
     """Optimisation: loss, steps (generator updates), batch (global, across processes),
     ``n_critic`` D steps per G step, TTUR learning rates, Adam betas and eps, penalties
     (``gp_weight`` for wgan-gp, ``r1_gamma`` for R1, ``clip`` for wgan), EMA of G
@@ -135,7 +137,7 @@ class TrainConfig:
 
 
 @dataclass
-class GANConfig:
+class GANConfig(ConfigBase):
     """A whole run: ``name`` (preset or file it came from) and the three sections."""
 
     name: str = "custom"
@@ -143,197 +145,10 @@ class GANConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (round-trips through :func:`config_from_dict`)."""
-        return dataclasses.asdict(self)
-
-
-def _mixture_model(pack: int = 1) -> dict[str, Any]:
-    return dict(arch="mlp", z_dim=2, g_hidden=[400] * 4, d_hidden=[200] * 3, g_batchnorm=True, maxout=5, output="linear", pack=pack)
-
-
-def _brushwork_mixture_model(**extra: Any) -> dict[str, Any]:
-    # PacGAN's widths (ring, 3k steps: 94% high quality; G 3x128 / D 2x128: 80%). No batch
-    # norm in G: batch statistics jitter every training sample and eval-mode running
-    # statistics lag the weights, and the 3-std quality radius (0.03 on the ring) cannot
-    # absorb either. PacGAN2 (pack 3-4 learned far slower in a few thousand steps).
-    return dict(_mixture_model(pack=2), g_batchnorm=False, **extra)
-
-
-# Grid: a D on raw coordinates stayed at chance (loss 2 log 2) against a G spread evenly over
-# the square for all of 3k steps (2% high quality); random Fourier input features let it see
-# the 25 narrow modes within a few hundred steps, and a lazy R1 penalty (every 16 D steps:
-# an R1 pass every step cost 1.3x throughput) keeps that sharper D from collapsing G onto a
-# few modes (without R1: 1 mode). Frequency std 0.15 cycles/unit; one or two seeds each:
-# 0.5 -> 17-18 modes / 35 % HQ, 0.25 -> 23-24 / 37-71 %, 0.15 -> 25 / 40-82 %, 0.1 -> 25 / 31 %.
-# 128 frequencies instead of 32 (12k steps): the worst seeds of the 32-frequency D, which kept wide
-# bridges and unequal modes, came to 94 % (seed 4: 85.0 -> 94.4 %, seed 7: 77.6 -> 94.2 %); seed 0
-# 93.7 -> 91.7 %, seed 6 stays 86.7 % with a lost mode; 256 frequencies: 88.1 % (seed 7), 86.4 % (seed 6).
-_GRID_D = dict(d_fourier=128, d_fourier_scale=0.15)
-# The misses sit on bridges along the grid lines: G maps the connected 2-D z plane onto 25 islands,
-# and a ReLU G on raw z bends slowly (the same spectral bias), so z between two islands lands between
-# them. 64 random Fourier features of z (std 0.25 cycles per unit of z) let G step more sharply; 12k
-# steps, seeds 0 / 2 / 3 / 6: 95.4 / 92.1 / 96.9 / 91.8 % -> 95.7 / 94.4 / 95.6 / 94.6 %. Std 0.5:
-# 94.1 / 94.5 / 93.7 / 91.8 % (the clusters got a wider halo); std 1.0: seed 2 93.8 %, seed 6 90.5 %.
-_GRID_G = dict(g_fourier=64, g_fourier_scale=0.25)
-# 10 seeds, 12k steps: R1 0.3 -> 0.6 kept every mode (24.9 -> 25.0) and lowered reverse KL 0.055 ->
-# 0.036 at 92.0 -> 90.9 % HQ; batch 100 -> 250 (2x the time a run) then gave 94.6 % HQ, reverse KL 0.011.
-_GRID_TRAIN = dict(r1_gamma=0.6, r1_every=16, batch_size=250)
-
-
-def _brushwork_mixture_train(**extra: Any) -> dict[str, Any]:
-    # 10x PacGAN's learning rate decayed linearly to 0 (the low-rate tail sharpens the modes), EMA of G.
-    # 12k steps (PacGAN: 400k), bench mixture over 10 seeds: grid 48.8 % -> 89.5 % high quality
-    # (78-96 % per seed; 24k on seed 0: 92 %; see _GRID_TRAIN for the rest), ring 94.0 % -> 97.7 %.
-    # The rest sit on bridges between modes.
-    return _mixture_train(steps=12_000, lr_g=1e-3, lr_d=1e-3, beta1=0.5, lr_decay="linear", ema_decay=0.99, ema_start=500, **extra)
-
-
-def _mixture_train(**kw: Any) -> dict[str, Any]:
-    base = dict(loss="nonsat", steps=10_000, batch_size=100, lr_g=1e-4, lr_d=1e-4, beta1=0.8, beta2=0.999, log_every=100, sample_every=2000, diag_every=1000, ckpt_every=2000)
-    base.update(kw)
-    return base
-
-
-_HINGE_TTUR = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.999)
-_STYLE_TRAIN = dict(loss="nonsat", lr_g=2e-3, lr_d=2e-3, beta1=0.0, beta2=0.99, r1_gamma=0.1, r1_every=16, style_mixing=0.9, ema_decay=0.995, ema_start=100)
-FAMILY_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "sagan-digits": dict(
-        model=dict(arch="sagan", z_dim=64, g_width=32, d_width=32, attention_res=8),
-        data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(_HINGE_TTUR, steps=3000, batch_size=64),
-    ),
-    "sagan-folder": dict(
-        model=dict(arch="sagan", z_dim=64, g_width=64, d_width=64, attention_res=16),
-        data=dict(dataset="folder", img_size=32, channels=3),
-        train=dict(_HINGE_TTUR, steps=20_000, batch_size=64, ema_decay=0.999, ema_start=1000),
-    ),
-    # 9k steps with the rates decayed to 0 and bfloat16 autocast where native. Seed 0, one run each:
-    # 3k -> FD 0.89; 6k -> 0.62; 9k -> 0.33; + lazy R1 at 6k 0.64; nonsat loss with R1, lr_g 2e-4 or
-    # lr_d 2e-4 collapse the variety within a class (97-99 % confident, FD 1.4-3.2).
-    "biggan-digits": dict(
-        model=dict(arch="biggan", z_dim=60, g_width=32, d_width=32, conditional=True, shared_dim=16, attention_res=8),
-        data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(_HINGE_TTUR, steps=9000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=200, lr_decay="linear", amp=True),
-    ),
-    "biggan-folder": dict(
-        model=dict(arch="biggan", z_dim=64, g_width=64, d_width=64, attention_res=16),
-        data=dict(dataset="folder", img_size=32, channels=3),
-        train=dict(_HINGE_TTUR, steps=20_000, batch_size=64, ortho_reg=1e-4, ema_decay=0.999, ema_start=1000),
-    ),
-    # Class-conditional (class embedding into the mapping network, projection D), G width 32, 6k steps
-    # with the rate decayed to 0, bfloat16 autocast where native. Seed 0: unconditional width 16 at 3k
-    # -> 70 % confident / FD 1.15; conditional width 16 at 6k -> 92 % / 0.52; width 32 -> 96 % / 0.35.
-    "stylegan2-digits": dict(
-        model=dict(arch="stylegan2", z_dim=64, g_width=32, d_width=32, minibatch_std=True, mapping_layers=2, conditional=True),
-        data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(_STYLE_TRAIN, steps=6000, batch_size=64, lr_decay="linear", amp=True),
-    ),
-    "stylegan2-folder": dict(
-        model=dict(arch="stylegan2", z_dim=64, g_width=32, d_width=64, minibatch_std=True, mapping_layers=4),
-        data=dict(dataset="folder", img_size=32, channels=3),
-        train=dict(_STYLE_TRAIN, steps=20_000, batch_size=64, pl_weight=2.0, ada_target=0.6),
-    ),
-    "progressive-dcgan-folder": dict(
-        model=dict(arch="dcgan", z_dim=64, g_width=32, d_width=32, progressive_from=8),
-        data=dict(dataset="folder", img_size=32, channels=3),
-        train=dict(loss="nonsat", steps=20_000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, grow_every=5000, fade_steps=2500),
-    ),
-}
-
-
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # The classic pair on digits at 28 px (784 = 28 x 28 outputs).
-    "mlp-digits": dict(
-        model=dict(arch="mlp", z_dim=100, g_hidden=[128, 128, 100], d_hidden=[128, 128], output="sigmoid"),
-        data=dict(dataset="digits", img_size=28, channels=1),
-        train=dict(loss="nonsat", steps=5000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5),
-    ),
-    # No BN in D (one joint real+fake pass), rates decayed linearly to 0, a short EMA (0.999 lagged a 3k-step run).
-    "dcgan-digits": dict(
-        model=dict(arch="dcgan", z_dim=64, g_width=32, d_width=32, d_batchnorm=False),
-        data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(loss="nonsat", steps=3000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, lr_decay="linear", ema_decay=0.99, ema_start=300),
-    ),
-    # Brushwork's best digits preset (bench digits' default): class-conditional DCGAN (conditional BN
-    # in G, projection D), width 64, minibatch-std in D, lazy R1 (0.2 every 16 D steps), 6k steps.
-    # One seed each (bench digits, 6k steps): unconditional width 32 -> 58 % confident, FD 1.37;
-    # conditional width 64 -> 82 % / 0.52 (3k), 92 % / 0.57 with minibatch-std, 91 % / 0.29 with R1 too
-    # (without minibatch-std R1 collapsed: 7 classes). amp: bfloat16 autocast where the CPU / GPU runs it natively.
-    "cdcgan-digits": dict(
-        model=dict(arch="dcgan", z_dim=64, g_width=64, d_width=64, d_batchnorm=False, conditional=True, minibatch_std=True),
-        data=dict(dataset="digits", img_size=16, channels=1),
-        train=dict(loss="nonsat", steps=6000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, lr_decay="linear", ema_decay=0.99, ema_start=300, r1_gamma=0.2, r1_every=16, amp=True),
-    ),
-    "wgan-gp-grid": dict(
-        model=dict(_mixture_model(), g_batchnorm=False),
-        data=dict(dataset="grid"),
-        train=_mixture_train(loss="wgan-gp", n_critic=5, lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9, gp_weight=0.1),
-    ),
-    "sngan-folder": dict(
-        model=dict(arch="resnet", z_dim=128, g_width=128, d_width=128, spectral_norm=True),
-        data=dict(dataset="folder", img_size=32, channels=3),
-        train=dict(loss="hinge", steps=20_000, batch_size=64, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, ema_decay=0.999, ema_start=1000, augment="translation,cutout,color"),
-    ),
-    # PacGAN's plain-GAN baseline and Brushwork's mixture presets (see `brushwork bench mixture`).
-    "gan-ring": dict(model=_mixture_model(), data=dict(dataset="ring"), train=_mixture_train()),
-    "gan-grid": dict(model=_mixture_model(), data=dict(dataset="grid"), train=_mixture_train()),
-    "pacgan-ring": dict(model=_brushwork_mixture_model(), data=dict(dataset="ring"), train=_brushwork_mixture_train()),
-    "pacgan-grid": dict(model=_brushwork_mixture_model(**_GRID_D, **_GRID_G), data=dict(dataset="grid"), train=_brushwork_mixture_train(**_GRID_TRAIN)),
-    # GAN families (issue 9); *-folder presets need data.path (see `brushwork bench families`).
-    **FAMILY_PRESETS,
-}
-
-
-def _check_value(value: Any, hint: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            raise BrushworkError(f"config: {where} must be a list, not {type(value).__name__} ({value!r})")
-        return [_check_value(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if hint is bool:
-        ok = isinstance(value, bool)
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif hint is str:
-        ok = isinstance(value, str)
-    else:
-        ok = True
-    if not ok:
-        raise BrushworkError(f"config: {where} must be {getattr(hint, '__name__', hint)}, not {type(value).__name__} ({value!r})")
-    return value
-
-
-def _section(cls: type, values: Any, where: str) -> Any:
-    if not isinstance(values, dict):
-        raise BrushworkError(f"config: [{where}] must be a table of keys, not {type(values).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise BrushworkError(f"config: unknown key {where}.{unknown[0]} (known: {', '.join(sorted(names))})")
-    return cls(**{k: _check_value(v, hints[k], f"{where}.{k}") for k, v in values.items()})
-
-
-def config_from_dict(d: dict[str, Any]) -> GANConfig:
-    """Build and validate a :class:`GANConfig` from a nested dict (unknown keys / bad types raise)."""
-    if not isinstance(d, dict):
-        raise BrushworkError("config: expected a table with [model], [data] and [train] sections")
-    unknown = sorted(set(d) - {"name", "model", "data", "train"})
-    if unknown:
-        raise BrushworkError(f"config: unknown key {unknown[0]!r} (known: name, preset, model, data, train)")
-    cfg = GANConfig(
-        name=_check_value(d.get("name", "custom"), str, "name"),
-        model=_section(ModelConfig, d.get("model", {}), "model"),
-        data=_section(DataConfig, d.get("data", {}), "data"),
-        train=_section(TrainConfig, d.get("train", {}), "train"),
-    )
-    validate(cfg)
-    return cfg
+    def validate(self) -> "GANConfig":
+        """Choices and ranges (see :func:`validate`); returns ``self``."""
+        validate(self)
+        return self
 
 
 def validate(cfg: GANConfig) -> None:
@@ -366,10 +181,16 @@ def validate(cfg: GANConfig) -> None:
     checks += family_checks(cfg)
     for ok, message in checks:
         if not ok:
-            raise BrushworkError(f"config: {message}")
+            raise _config_error(message)
     for op in filter(None, (p.strip() for p in t.augment.split(","))):
         if op not in ("translation", "cutout", "color"):
-            raise BrushworkError(f"config: train.augment: unknown operation {op!r} (translation, cutout, color)")
+            raise ConfigError("train.augment", f"config: train.augment: unknown operation {op!r} (translation, cutout, color)")
+
+
+def _config_error(message: str) -> ConfigError:
+    """A ConfigError for ``message``, its field the first dotted key it names."""
+    key = re.search(r"\b(?:model|data|train)\.\w+", message)
+    return ConfigError(key.group(0) if key else "", f"config: {message}")
 
 
 def family_checks(cfg: GANConfig) -> list[tuple[bool, str]]:
@@ -390,92 +211,37 @@ def family_checks(cfg: GANConfig) -> list[tuple[bool, str]]:
     ]
 
 
+PRESETS: dict[str, dict[str, Any]] = {name: preset_data("gan", name) for name in preset_names("gan")}
+"""The named presets (``presets/gan/<name>.toml``): the keys each sets over the defaults."""
+
+
+def config_from_dict(d: dict[str, Any]) -> GANConfig:
+    """Build and validate a :class:`GANConfig` from a nested dict (unknown keys / bad types raise)."""
+    return GANConfig.from_dict(d)
+
+
 def preset_dict(name: str) -> dict[str, Any]:
     """The nested dict of preset ``name`` (defaults filled in)."""
-    if name not in PRESETS:
-        raise BrushworkError(f"unknown preset {name!r} (known: {', '.join(sorted(PRESETS))})")
-    p = PRESETS[name]
-    cfg = GANConfig(name=name, model=ModelConfig(**p["model"]), data=DataConfig(**p["data"]), train=TrainConfig(**p["train"]))
-    return cfg.to_dict()
-
-
-def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse a ``.toml``, ``.yaml``/``.yml`` or ``.json`` file into a dict."""
-    p = Path(path)
-    if not p.is_file():
-        raise BrushworkError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8", errors="replace")
-    try:
-        if p.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python < 3.11
-                import tomli as tomllib  # type: ignore[no-redef]
-            data = tomllib.loads(text)
-        elif p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        elif p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            raise BrushworkError(f"{p}: config files must end in .toml, .yaml, .yml or .json")
-    except BrushworkError:
-        raise
-    except Exception as exc:  # parser errors of three libraries
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BrushworkError(f"{p}: cannot parse config ({first})") from None
-    if not isinstance(data, dict):
-        raise BrushworkError(f"{p}: a config file must hold a table of keys")
-    return data
-
-
-def merge_dicts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge: ``update``'s values replace ``base``'s, nested dicts merged key by key (copies)."""
-    out = copy.deepcopy(base)
-    for k, v in update.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge_dicts(out[k], v)
-        else:
-            out[k] = v
-    return out
+    return GANConfig.from_dict({"name": name, **preset_data("gan", name)}, validate=False).to_dict()
 
 
 def parse_override(text: str) -> dict[str, Any]:
     """``"train.steps=100"`` -> ``{"train": {"steps": 100}}`` (value parsed as YAML: numbers, bools, lists)."""
-    import yaml
-
-    if "=" not in text:
-        raise BrushworkError(f"--set {text!r}: expected section.key=value")
-    key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
-    if len(parts) != 2 or not all(parts):
+    if "=" in text and len(text.split("=", 1)[0].strip().split(".")) != 2:
         raise BrushworkError(f"--set {text!r}: key must be section.key (model.*, data.*, train.*)")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    return {parts[0]: {parts[1]: value}}
+    return _parse_dotted(text, depth=2)
 
 
 def resolve_config(*, preset: str | None = None, file: str | os.PathLike | None = None, overrides: typing.Sequence[dict[str, Any]] = ()) -> GANConfig:
     """Preset -> file -> overrides, validated. The file may name its own ``preset``."""
-    data: dict[str, Any] = {}
     file_data = read_config_file(file) if file else {}
-    base_preset = preset or file_data.pop("preset", None)
-    if file_data.get("preset") is not None:
-        file_data.pop("preset")
+    named = file_data.pop("preset", None)
+    base_preset = preset or named
     if base_preset is None and not file_data:
         raise BrushworkError("give a preset (--preset NAME) or a config file (--config FILE)")
-    if base_preset is not None:
-        if not isinstance(base_preset, str):
-            raise BrushworkError("config: preset must be a string")
-        data = preset_dict(base_preset)
+    if base_preset is not None and not isinstance(base_preset, str):
+        raise BrushworkError("config: preset must be a string")
+    data = preset_dict(base_preset) if base_preset is not None else {}
     data = merge_dicts(data, file_data)
     if file and "name" not in file_data:
         data["name"] = Path(file).stem
