@@ -31,10 +31,12 @@ def _feature_options(func):
 
 
 def _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json):
+    from ..gan.source import run_features
     from ..metrics.evaluate import EvalOptions
 
     return EvalOptions(features=features, weights=weights, device=resolve_device(device), batch_size=batch_size,
-                       max_images=max_images, progress=show_progress(quiet, as_json), samples=samples, seed=seed)
+                       max_images=max_images, progress=show_progress(quiet, as_json), samples=samples, seed=seed,
+                       run_features=run_features)
 
 
 def _report(result, as_json: bool, text: str) -> None:

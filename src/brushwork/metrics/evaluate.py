@@ -2,7 +2,7 @@
 
 A *source* is a folder of images (recursive), a ``.zip`` of images, a single
 image file, a GAN run folder (``samples`` images drawn from its generator, EMA
-weights when kept), or (for FID) a statistics ``.npz``. Networks are loaded only when a
+weights when kept, read by the options' ``run_features``), or (for FID) a statistics ``.npz``. Networks are loaded only when a
 source needs features, so ``fid a.npz b.npz`` works without any weights.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -18,7 +19,6 @@ from ..errors import BrushworkError
 from .extract import FeatureSet, extract_source
 from .features import FeatureExtractor, load_features
 from .fid import FIDResult, GaussianStats, fid_from_stats, gaussian_stats
-from .gan_source import gan_run_features, is_gan_run
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kid
 from .prdc import PRDCResult, prdc
@@ -37,6 +37,8 @@ class EvalOptions:
         progress: show progress bars on stderr.
         samples: images drawn from a GAN run folder (default 10,000, the usual FID sample count).
         seed: seed of the first sampling batch from a GAN run.
+        run_features: ``fn(src, options)``: features sampled from a run folder, None when ``src`` is
+            not one (``brushwork eval`` passes :func:`brushwork.gan.source.run_features`).
     """
 
     features: str = "inception"
@@ -47,6 +49,7 @@ class EvalOptions:
     progress: bool = False
     samples: int = 10_000
     seed: int = 0
+    run_features: Callable[[str | os.PathLike, EvalOptions], FeatureSet | None] | None = None
     _extractor: FeatureExtractor | None = field(default=None, init=False, repr=False)
 
     def extractor(self) -> FeatureExtractor:
@@ -65,9 +68,9 @@ def source_features(src: str | os.PathLike, options: EvalOptions, *, what: str =
     """Features of the images in ``src`` (refuses statistics files: ``what`` needs samples)."""
     if is_stats_file(src):
         raise BrushworkError(f"{src}: {what} needs images, not a statistics file (only FID works from mean and covariance)")
-    if is_gan_run(src):
-        return gan_run_features(src, options.extractor(), n=options.samples, batch_size=options.batch_size,
-                                seed=options.seed, device=str(options.device))
+    sampled = options.run_features(src, options) if options.run_features is not None else None
+    if sampled is not None:
+        return sampled
     return extract_source(src, options.extractor(), batch_size=options.batch_size, max_images=options.max_images,
                           progress=options.progress)
 
