@@ -1,0 +1,116 @@
+"""The documentation stays true: generated pages match their data, links resolve, the layout
+names what the package holds."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PACKAGE = ROOT / "src" / "brushwork"
+README_MAX_LINES = 220
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+LAYOUT_ENTRY = re.compile(r"^- `([A-Za-z0-9_]+)(\.py|/)`", re.M)
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("benchmarks_doc", ROOT / "scripts" / "benchmarks_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def local_targets(page: Path) -> list[str]:
+    """Relative link and image targets of a markdown page, code blocks and spans left out."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    targets = [m.group(1) for m in LINK.finditer(text)]
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:|#", t)]
+
+
+def section(text: str, heading: str) -> str:
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    assert match, f"no '## {heading}' section"
+    return match.group(1)
+
+
+def documented_layout() -> set[str]:
+    text = section((DOCS / "architecture.md").read_text(), "Layout")
+    return {name + kind for name, kind in LAYOUT_ENTRY.findall(text)}
+
+
+def package_layout() -> set[str]:
+    """Top-level modules (``name.py``) and folders holding files (``name/``) of src/brushwork."""
+    names = {p.name for p in PACKAGE.glob("*.py") if not p.name.startswith("_")}
+    for folder in PACKAGE.iterdir():
+        if folder.is_dir() and not folder.name.startswith((".", "_")):
+            if any(f.is_file() and "__pycache__" not in f.parts for f in folder.rglob("*")):
+                names.add(folder.name + "/")
+    return names
+
+
+def test_benchmarks_page_is_what_the_generator_writes():
+    expected = generator().render()
+    assert (DOCS / "benchmarks.md").read_text() == expected, "run: python scripts/benchmarks_doc.py"
+
+
+def test_every_saved_benchmark_has_a_section_with_its_command():
+    text = generator().render()
+    for path in sorted((DOCS / "benchmarks").glob("*.json")):
+        match = re.search(rf"^## {re.escape(path.stem)}: `brushwork bench \w+`\n\n```bash\n(.+)\n```", text, re.M)
+        assert match, f"no section for {path.name}"
+        assert match.group(1).startswith("brushwork bench ")
+
+
+def test_generator_refuses_a_json_without_a_command(tmp_path):
+    (tmp_path / "infer-1.json").write_text('{"rows": []}')
+    with pytest.raises(SystemExit, match="no command"):
+        generator().render(tmp_path)
+
+
+def test_generator_tables_follow_the_json(tmp_path):
+    (tmp_path / "infer-1.json").write_text(
+        '{"command": "brushwork bench infer --json", "machine": "test cpu", "threads": 2,'
+        ' "models": {"fast": {"seconds": 0.08213}, "adain": {"seconds": 0.8671}}}'
+    )
+    text = generator().render(tmp_path)
+    assert "brushwork bench infer --json" in text and "Machine: test cpu." in text
+    assert "| fast | 0.0821 |" in text and "| adain | 0.867 |" in text
+    assert "`threads` 2" in text
+
+
+def test_readme_is_short():
+    lines = (ROOT / "README.md").read_text().count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES})"
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_and_images_exist(page):
+    missing = [t for t in local_targets(page) if not (page.parent / t.split("#")[0]).exists()]
+    assert not missing, f"{page.relative_to(ROOT)} links to missing {missing}"
+
+
+def test_link_check_sees_links_and_skips_code(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("[a](x.md) ![b](img/y.jpg) [c](https://e.org) [d](#top)\n`[e](z.md)`\n```\n[f](w.md)\n```\n")
+    assert local_targets(page) == ["x.md", "img/y.jpg"]
+
+
+def test_layout_names_every_module_and_subpackage():
+    documented, actual = documented_layout(), package_layout()
+    assert not actual - documented, f"add to docs/architecture.md Layout: {sorted(actual - documented)}"
+    assert not documented - actual, f"no longer in src/brushwork: {sorted(documented - actual)}"
+
+
+def test_layout_walk_sees_the_package():
+    names = package_layout()
+    assert {"api.py", "cli.py", "style/", "gan/"} <= names
+    assert not any(n.startswith("_") for n in names)
