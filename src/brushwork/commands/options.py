@@ -147,13 +147,15 @@ def options_from(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, .
     return decorate
 
 
-def build(cls: type, kwargs: dict[str, Any], **fixed: Any) -> Any:
+def build(cls: type, kwargs: dict[str, Any], *, validate: bool = True, **fixed: Any) -> Any:
     """An instance of ``cls`` from the command's keyword arguments: the generated ones are
-    popped from ``kwargs``; ``fixed`` gives fields the command sets itself."""
+    popped from ``kwargs``; ``fixed`` gives fields the command sets itself. A
+    :class:`BrushworkError` from ``validate()`` names the flags, not the fields."""
     values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls) if f.name in kwargs}
+    values.update(fixed)
     with flag_errors(cls):
-        obj = cls(**values, **fixed)
-        return obj.validate() if hasattr(obj, "validate") else obj
+        obj = cls(**values)
+        return obj.validate() if validate and hasattr(obj, "validate") else obj
 
 
 def flag_names(*classes: type, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -61,27 +61,27 @@ class StyleOptions:
             natively, else float32), ``"float32"`` or ``"bfloat16"``; losses are always float32.
     """
 
-    size: int = 512
-    iterations: int = 16
-    initial_iterations: int = 120
-    min_size: int = 128
-    content_weight: float = 0.2
-    style_weight: float = 1.0
-    style_blend: tuple[float, ...] | None = None
-    tv_weight: float = 2.0
-    color_weight: float = 1.0
-    style_loss: str = "gram"
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-    style_layer_weights: tuple[float, ...] | None = None
-    content_layers: tuple[str, ...] = ("relu3_1", "relu4_1")
-    optimizer: str = "adam"
-    lr: float = 0.02
-    ema_decay: float = 0.9
-    style_scale: float = 1.0
-    preserve_color: str = "none"
-    init: str = "content"
-    seed: int = 0
-    precision: str = "auto"
+    size: int = field(default=512, metadata={"help": "Long side of the output in px."})
+    iterations: int = field(default=16, metadata={"help": "Iterations at full size (smaller scales get proportionally more)."})
+    initial_iterations: int = field(default=120, metadata={"help": "Iterations at the first (smallest) scale."})
+    min_size: int = field(default=128, metadata={"help": "Long side of the first scale in px."})
+    content_weight: float = field(default=0.2, metadata={"help": "Weight of the content loss."})
+    style_weight: float = field(default=1.0, metadata={"help": "Overall weight of the style loss."})
+    style_blend: tuple[float, ...] | None = field(default=None, metadata={"flag": "--style-weights", "help": "Blend weights of the style images, e.g. 0.7,0.3."})
+    tv_weight: float = field(default=2.0, metadata={"help": "Weight of the total-variation loss."})
+    color_weight: float = field(default=1.0, metadata={"help": "Weight of the pixel-space colour loss (OKLab colour distribution of the style)."})
+    style_loss: str = field(default="gram", metadata={"choices": ("gram", "wasserstein"), "help": "Gram matrices (Gatys) or sliced Wasserstein-2."})
+    style_layers: tuple[str, ...] = field(default=("relu1_1", "relu2_1", "relu3_1", "relu4_1"), metadata={"cli": False})
+    style_layer_weights: tuple[float, ...] | None = field(default=None, metadata={"help": "Weights of relu1_1,relu2_1,relu3_1,relu4_1,relu5_1."})
+    content_layers: tuple[str, ...] = field(default=("relu3_1", "relu4_1"), metadata={"cli": False})
+    optimizer: str = field(default="adam", metadata={"choices": ("adam", "lbfgs"), "help": "Optimiser of the image."})
+    lr: float = field(default=0.02, metadata={"help": "Adam step size."})
+    ema_decay: float = field(default=0.9, metadata={"cli": False})
+    style_scale: float = field(default=1.0, metadata={"help": "Style image size relative to the output."})
+    preserve_color: str = field(default="none", metadata={"choices": ("none", "luminance", "histogram"), "help": "Keep the content's colours."})
+    init: str = field(default="content", metadata={"choices": ("content", "noise", "style"), "help": "Starting image."})
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    precision: str = field(default="auto", metadata={"choices": ("auto", "float32", "bfloat16"), "help": "auto: bfloat16 VGG passes where the hardware runs them natively (AVX-512 BF16/AMX CPUs, recent GPUs), else float32."})
 
     def validate(self) -> "StyleOptions":
         """Raise :class:`BrushworkError` for out-of-range values; return self."""
