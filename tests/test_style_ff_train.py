@@ -141,7 +141,7 @@ def test_bad_training_input(tmp_path, data, capsys):
     assert code == 2 and "no such file" in capsys.readouterr().err
     code = main(["style", "train-fast", "--content", str(data["content"]), "--style", str(data["styles"]), "--out", str(tmp_path / "m")])
     assert code == 2
-    with pytest.raises(BrushworkError, match="--size"):
+    with pytest.raises(BrushworkError, match="size must be between"):
         FFTrainConfig(kind="fast", content="c", style="s", size=8).validate()
 
 

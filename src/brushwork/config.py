@@ -76,6 +76,28 @@ def _check_sequence(value: Any, hint: Any, origin: type, where: str, prefix: str
     return tuple(items) if origin is tuple else items
 
 
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+
+
+def checked(name: str, check: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)`` (a :mod:`brushwork.bounds` check), its BrushworkError re-raised
+    as a ConfigError of field ``name``."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError:
+        raise
+    except BrushworkError as exc:
+        raise ConfigError(name, str(exc)) from None
+
+
+def require(checks: Sequence[tuple[bool, str, str]], prefix: str = "") -> None:
+    """Raise a ConfigError for the first ``(ok, field, message)`` that is not ok."""
+    for ok, name, message in checks:
+        if not ok:
+            raise ConfigError(name, f"{prefix}{message}")
+
+
 class ConfigBase:
     """Mixin of the config dataclasses: ``from_dict`` / ``to_dict`` / ``validate`` / ``from_file``.
 
@@ -101,6 +123,10 @@ class ConfigBase:
             shown = key if where else repr(key)
             raise ConfigError(key, f"{prefix}unknown key {shown} (known: {', '.join(sorted(names))})")
         data = {**cls.legacy_defaults, **data}
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and _required(f)]  # type: ignore[arg-type]
+        if missing:
+            key = f"{where}.{missing[0]}" if where else missing[0]
+            raise ConfigError(key, f"{prefix}missing key {key} (required: {', '.join(missing)})")
         kwargs = {k: check_value(v, hints[k], f"{where}.{k}" if where else k, prefix) for k, v in data.items()}
         cfg = cls(**kwargs)
         return cfg.validate() if validate else cfg

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
 from ..data.bundled import bundled_photo
+from ..config import ConfigBase, checked, require
 from ..data.datasets import center_crop_resize
 from ..errors import BrushworkError
 from ..imageio import list_images, load_image
@@ -42,7 +43,7 @@ DEFAULT_HOLDOUT = ("lenna.jpg", "newyork.jpg")
 
 
 @dataclass
-class DecoderTrainConfig:
+class DecoderTrainConfig(ConfigBase):
     """Options of one decoder run (stored in ``run.json``; a resumed run reuses them).
 
     Attributes:
@@ -62,6 +63,8 @@ class DecoderTrainConfig:
         init: a decoder folder whose ``layer`` decoder the run starts from (its width and input
             scale replace ``width`` and ``input_scale``); None starts from random weights.
     """
+
+    error_prefix = "decoder training options: "
 
     layer: str
     sources: list[str]
@@ -84,24 +87,19 @@ class DecoderTrainConfig:
     init: str | None = None
 
     def validate(self) -> "DecoderTrainConfig":
-        level_index(self.layer)
-        checks = [
-            (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
-            (self.size % 16 == 0, f"--size must be a multiple of 16 px, not {self.size}"),
-            (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
-            (self.feature_weight >= 0, "--feature-weight must not be negative"),
-            (self.input_scale >= 0, "--input-scale must not be negative (0: automatic)"),
-            (bool(self.sources), "no training images: give --content and/or --styles"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise BrushworkError(message)
+        """Check ranges (ConfigError naming the field); returns ``self``."""
+        checked("layer", level_index, self.layer)
+        require([
+            (32 <= self.size <= 1024, "size", f"size must be between 32 and 1024 px, not {self.size}"),
+            (self.size % 16 == 0, "size", f"size must be a multiple of 16 px, not {self.size}"),
+            (self.batch_size >= 1, "batch_size", "batch_size must be positive"),
+            (self.steps >= 1, "steps", "steps must be positive"),
+            (self.lr > 0, "lr", "lr must be positive"),
+            (self.feature_weight >= 0, "feature_weight", "feature_weight must not be negative"),
+            (self.input_scale >= 0, "input_scale", "input_scale must not be negative (0: automatic)"),
+            (bool(self.sources), "sources", "no training images: give --content and/or --styles"),
+        ])
         return self
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DecoderTrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def split_sources(sources: list[str], holdout: list[str]) -> tuple[list[str], list[Path]]:

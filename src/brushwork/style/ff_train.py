@@ -18,14 +18,13 @@ holds the run in ``OUT/run`` (``run.json``, checkpoints, preview images, metrics
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
-from ..bounds import check_float, check_int, check_types
 from ..data.bundled import bundled_photo
 from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
@@ -44,6 +43,7 @@ from ..training.runs import create_run, read_run
 from . import adain as A
 from .fast import TransformerNet, preset
 from .feedforward import keep_freed_memory
+from .ff_config import FFTrainConfig
 from .losses import GramStyleLoss, tv_loss
 
 FAST_CONTENT = "relu2_2"
@@ -51,95 +51,6 @@ FAST_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 RUN = "run"
 StyleNet = Union[TransformerNet, A.Decoder]
 BUNDLED = ("astronaut", "chelsea", "coffee", "rocket")
-
-
-@dataclass
-class FFTrainConfig:
-    """Options of one training run (stored in ``run.json``; a resumed run reuses them).
-
-    Attributes:
-        kind: ``fast`` or ``adain``.
-        content: folder (or zip) of content images.
-        style: one style image (``fast``) or a folder of style images (``adain``).
-        preset: fast-network preset (``light`` / ``johnson``); ignored for AdaIN.
-        width: AdaIN decoder channel multiplier (1.0 = the paper's).
-        bundled_photos: also train on scikit-image's bundled photos.
-        size: side of the square training crops in px.
-        style_size: long side of the style image for a fast network's Gram targets.
-        batch_size, steps, lr: Adam on batches of ``batch_size`` crops for ``steps`` steps.
-        content_weight, style_weight, tv_weight: loss weights.
-        recon_steps: AdaIN only: the first ``recon_steps`` steps train the decoder as an
-            autoencoder (the identity loss alone), as Li et al.'s universal style transfer
-            decoders are trained: a decoder that inverts the encoder keeps the content's
-            structure, which a short (CPU) run of the AdaIN losses alone never reaches.
-        identity_weight: AdaIN only: weight of the identity loss (the decoder rebuilding the
-            content from its own ``relu4_1`` features: relative pixel plus feature error, as
-            in Park & Lee's SANet) added to every AdaIN step; it keeps the decoder an
-            inverter while it learns to paint (0 = the paper's loss).
-        backbone: VGG loss network / encoder (recorded in the model).
-        amp: bfloat16 autocast for the forward passes (CPU with AMX or CUDA).
-        half: store the model's weights as float16.
-    """
-
-    kind: str
-    content: str
-    style: str
-    preset: str = "light"
-    width: float = 1.0
-    bundled_photos: bool = False
-    size: int = 256
-    style_size: int = 384
-    batch_size: int = 4
-    steps: int = 2000
-    lr: float = 1e-3
-    content_weight: float = 1.0
-    style_weight: float = 5.0
-    tv_weight: float = 1.0
-    recon_steps: int = 0
-    identity_weight: float = 0.0
-    backbone: str = "vgg16-hed"
-    seed: int = 0
-    ckpt_every: int = 200
-    sample_every: int = 100
-    log_every: int = 10
-    amp: bool = False
-    half: bool = True
-
-    def validate(self) -> "FFTrainConfig":
-        """Check types and ranges (BrushworkError, one line); returns ``self``."""
-        check_types(self, "")
-        for name in ("steps", "batch_size", "style_size", "recon_steps", "seed", "ckpt_every", "sample_every", "log_every"):
-            check_int(getattr(self, name), f"--{name.replace('_', '-')}", {"recon_steps": -10**9, "seed": 0, "ckpt_every": 0, "sample_every": 0, "log_every": 0}.get(name, 1), 10**9)
-        check_float(self.lr, "--lr", 0, 1, lo_open=True)
-        check_float(self.width, "--width", 0.1, 2.0)
-        for name in ("content_weight", "style_weight", "tv_weight", "identity_weight"):
-            check_float(getattr(self, name), f"--{name.replace('_', '-')}", -1e9, 1e9)  # signs: below
-        checks = [
-            (self.kind in ("fast", "adain"), f"kind must be fast or adain, not {self.kind!r}"),
-            (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
-            (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
-            (min(self.content_weight, self.style_weight, self.tv_weight) >= 0, "loss weights must not be negative"),
-            (self.recon_steps >= 0 and self.identity_weight >= 0, "--recon-steps and --identity-weight must not be negative"),
-            (self.recon_steps == self.identity_weight == 0 or self.kind == "adain", "--recon-steps and --identity-weight apply to AdaIN decoders only"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise BrushworkError(message)
-        if self.kind == "fast":
-            preset(self.preset)
-        return self
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FFTrainConfig":
-        """The validated config of a ``run.json`` (unknown keys ignored; BrushworkError for a
-        missing kind / content / style or any value of the wrong type or range)."""
-        if not isinstance(d, dict):
-            raise BrushworkError(f"training options must be a JSON object, not {type(d).__name__}")
-        names = {f.name for f in fields(cls)}
-        missing = sorted({"kind", "content", "style"} - set(d))
-        if missing:
-            raise BrushworkError(f"training options lack {', '.join(missing)}")
-        return cls(**{k: v for k, v in d.items() if k in names}).validate()
 
 
 # --------------------------------------------------------------------------- data
@@ -361,7 +272,8 @@ def start(cfg: FFTrainConfig, out: str | Path, runtime: dict[str, Any] | None = 
 def load_run_config(out: str | Path, kind: str, steps: int | None = None) -> FFTrainConfig:
     """The config a run was started with (``steps`` optionally raised for a longer resume)."""
     record = read_run(run_dir_of(out), kind=f"style-{kind}")
-    cfg = FFTrainConfig.from_dict(record["options"])
+    options = {k: v for k, v in record["options"].items() if k != "runtime"}  # process settings, not training options
+    cfg = FFTrainConfig.from_dict(options)
     if steps is not None:
         cfg.steps = steps
     return cfg.validate()

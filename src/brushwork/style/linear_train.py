@@ -17,13 +17,14 @@ folders, checkpoints and exact resume come from :mod:`.ff_train` and :mod:`brush
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
+from ..config import ConfigBase, require
 from ..data.bundled import bundled_photo
 from ..data.files import iter_images
 from ..errors import BrushworkError
@@ -43,7 +44,7 @@ OBJECTIVES = ("decoded", "features")
 
 
 @dataclass
-class GramTrainConfig:
+class GramTrainConfig(ConfigBase):
     """Options of one ``train-gram`` run (stored in ``run.json``; a resumed run reuses them).
 
     Attributes:
@@ -55,6 +56,8 @@ class GramTrainConfig:
         size: side of the square random crops in px; batch_size, steps, lr: Adam.
         content_weight, style_weight: loss weights (losses are relative to their targets).
     """
+
+    error_prefix = "gram training options: "
 
     content: str
     style: str
@@ -79,23 +82,17 @@ class GramTrainConfig:
     half: bool = True
 
     def validate(self) -> "GramTrainConfig":
-        checks = [
-            (self.objective in OBJECTIVES, f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}"),
-            (32 <= self.size <= 1024, f"--size must be between 32 and 1024 px, not {self.size}"),
-            (self.batch_size >= 1 and self.steps >= 1 and self.lr > 0, "--batch, --steps and --lr must be positive"),
-            (min(self.content_weight, self.style_weight) >= 0, "loss weights must not be negative"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise BrushworkError(message)
+        """Check choices and ranges (ConfigError naming the field); returns ``self``."""
+        require([
+            (self.objective in OBJECTIVES, "objective", f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}"),
+            (32 <= self.size <= 1024, "size", f"size must be between 32 and 1024 px, not {self.size}"),
+            (self.batch_size >= 1, "batch_size", "batch_size must be positive"),
+            (self.steps >= 1, "steps", "steps must be positive"),
+            (self.lr > 0, "lr", "lr must be positive"),
+            (min(self.content_weight, self.style_weight) >= 0, "style_weight", "loss weights (content_weight, style_weight) must not be negative"),
+        ])
+        self.exclude = tuple(self.exclude)
         return self
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GramTrainConfig":
-        names = {f.name for f in fields(cls)}
-        cfg = cls(**{k: v for k, v in d.items() if k in names})
-        cfg.exclude = tuple(cfg.exclude)
-        return cfg
 
 
 def load_decoder(name: str, backbone: str) -> A.Decoder:
