@@ -12,7 +12,7 @@ from brushwork.translate.config import TranslateConfig
 from brushwork.translate.data import TranslationData, load_paired, load_unpaired, sample_batch
 from brushwork.translate.losses import adv_d, adv_g, l1
 from brushwork.translate.networks import PatchDiscriminator, ResnetGenerator, UnetGenerator, patch_layers_for, receptive_field, resnet_blocks_for, unet_depth_for
-from brushwork.translate.pool import ImagePool
+from brushwork.translate.pool import HistoryPool
 from brushwork.translate.synthetic import LUMA, make_task, render
 from conftest import write_rgb
 
@@ -109,7 +109,7 @@ def test_patch_layers_suit_the_image_size():
 
 
 def test_pool_fills_then_swaps_half_the_time():
-    pool = ImagePool(5, (1, 2, 2))
+    pool = HistoryPool(5, (1, 2, 2))
     g = torch.Generator().manual_seed(0)
     first = torch.arange(5.0).view(5, 1, 1, 1).expand(5, 1, 2, 2).clone()
     assert torch.equal(pool(first, g), first)  # filling: images pass through
@@ -133,13 +133,13 @@ def test_pool_is_deterministic_and_checkpointable():
         g = torch.Generator().manual_seed(seed)
         return [pool(torch.full((2, 1, 1, 1), float(i)), g) for i in range(10)]
 
-    a, b = ImagePool(3, (1, 1, 1)), ImagePool(3, (1, 1, 1))
+    a, b = HistoryPool(3, (1, 1, 1)), HistoryPool(3, (1, 1, 1))
     assert all(torch.equal(x, y) for x, y in zip(run(a, 1), run(b, 1)))
-    c = ImagePool(3, (1, 1, 1))
+    c = HistoryPool(3, (1, 1, 1))
     c.load_state_dict(a.state_dict())
     assert torch.equal(c.images, a.images) and int(c.count) == 3
     z = torch.randn(4, 1, 1, 1)
-    assert torch.equal(ImagePool(0, (1, 1, 1))(z, torch.Generator()), z)
+    assert torch.equal(HistoryPool(0, (1, 1, 1))(z, torch.Generator()), z)
 
 
 # --------------------------------------------------------------------------- losses
@@ -170,7 +170,7 @@ def test_config_refuses_bad_values():
     with pytest.raises(BrushworkError, match="multiple of 8"):
         TranslateConfig(model="pix2pix", size=36)
     assert TranslateConfig(model="pix2pix", size=48).unet_depth == 4
-    with pytest.raises(BrushworkError, match="--model"):
+    with pytest.raises(BrushworkError, match="model must be one of"):
         TranslateConfig(model="stargan")
     cfg = TranslateConfig(model="pix2pix", size=32)
     assert (cfg.unet_depth, cfg.gan_loss, cfg.load_size) == (5, "vanilla", 36)

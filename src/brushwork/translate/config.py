@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from ..bounds import check_float, check_int, check_types
-from ..errors import BrushworkError
+from ..config import ConfigBase, checked, require
 from .networks import patch_layers_for, resnet_blocks_for, unet_depth_for
 
 MODELS = ("cyclegan", "pix2pix")
@@ -16,7 +15,7 @@ LEGACY = {"d_layers": 3, "input_skip": False}  # what configs saved without thes
 
 
 @dataclass
-class TranslateConfig:
+class TranslateConfig(ConfigBase):
     """Everything that defines a CycleGAN or pix2pix run; defaults follow the papers.
 
     ``steps`` counts generator updates (one D update each); the learning rate is constant for
@@ -34,6 +33,9 @@ class TranslateConfig:
     matrix units (measured there: ~1.7x on the ResNet trunk at 64 px; the U-Net's small deep
     layers run slower in bf16 on the CPU).
     """
+
+    error_prefix = "translation config: "
+    legacy_defaults = LEGACY
 
     model: str = "cyclegan"
     size: int = 64
@@ -65,56 +67,37 @@ class TranslateConfig:
     keep_checkpoints: int = 2
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "TranslateConfig":
+        """Check every field and fill the ``None`` ones with the papers' values; returns ``self``."""
         self._check_numbers()
-        if self.model not in MODELS:
-            raise BrushworkError(f"--model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        require([(self.model in MODELS, "model", f"model must be one of {', '.join(MODELS)}, not {self.model!r}")])
         self.load_size = self.load_size or self.size * 9 // 8
         self.n_blocks = self.n_blocks if self.n_blocks is not None else resnet_blocks_for(self.size)
         self.unet_depth = self.unet_depth or unet_depth_for(self.size)
         self.d_layers = self.d_layers or patch_layers_for(self.size)
         self.gan_loss = self.gan_loss or ("lsgan" if self.model == "cyclegan" else "vanilla")
         multiple = 4 if self.model == "cyclegan" else max(8, 2**self.unet_depth)
-        if self.size < 32 or self.size % multiple:  # the PatchGAN needs 32 px
-            raise BrushworkError(f"--size must be at least 32 and a multiple of {multiple} for {self.model}, not {self.size}")
-        if self.load_size < self.size:
-            raise BrushworkError(f"load size {self.load_size} is smaller than --size {self.size}")
-        if self.gan_loss not in GAN_LOSSES:
-            raise BrushworkError(f"gan_loss must be one of {', '.join(GAN_LOSSES)}, not {self.gan_loss!r}")
-        if self.amp not in ("auto", "bf16", "off"):
-            raise BrushworkError(f"amp must be auto, bf16 or off, not {self.amp!r}")
-        if self.d_layers not in (1, 2, 3):
-            raise BrushworkError(f"d_layers must be 1, 2 or 3, not {self.d_layers!r}")
-        for name in ("steps", "batch_size", "ngf", "ndf"):
-            if getattr(self, name) < 1:
-                raise BrushworkError(f"{name} must be at least 1, not {getattr(self, name)}")
+        require([
+            (self.size >= 32 and self.size % multiple == 0, "size", f"size must be at least 32 and a multiple of {multiple} for {self.model}, not {self.size}"),  # the PatchGAN needs 32 px
+            (self.load_size >= self.size, "load_size", f"load_size {self.load_size} is smaller than size {self.size}"),
+            (self.gan_loss in GAN_LOSSES, "gan_loss", f"gan_loss must be one of {', '.join(GAN_LOSSES)}, not {self.gan_loss!r}"),
+            (self.amp in ("auto", "bf16", "off"), "amp", f"amp must be auto, bf16 or off, not {self.amp!r}"),
+            (self.d_layers in (1, 2, 3), "d_layers", f"d_layers must be 1, 2 or 3, not {self.d_layers!r}"),
+        ] + [(getattr(self, name) >= 1, name, f"{name} must be at least 1, not {getattr(self, name)}") for name in ("steps", "batch_size", "ngf", "ndf")])
+        return self
 
     def _check_numbers(self) -> None:
         """Types and ranges of every field (BrushworkError, one line) before anything uses them."""
-        check_types(self, "translation config: ")
+        checked("", check_types, self, "translation config: ")
         ints = {"size": (-BIG, 1024), "load_size": (-BIG, 2048), "steps": (-BIG, BIG), "batch_size": (-BIG, 4096), "ngf": (-BIG, 1024),
                 "ndf": (-BIG, 1024), "n_blocks": (0, 64), "d_layers": (-BIG, BIG), "unet_depth": (1, 10), "pool_size": (0, 100_000),
                 "seed": (0, 2**62), "ckpt_every": (0, BIG), "sample_every": (0, BIG), "log_every": (0, BIG), "keep_checkpoints": (1, 1000)}
         for name, (lo, hi) in ints.items():  # lower ends of -BIG: checked below with their own messages
             if getattr(self, name) is not None:
-                check_int(getattr(self, name), f"translation config: {name}", lo, hi)
+                checked(name, check_int, getattr(self, name), f"translation config: {name}", lo, hi)
         floats = {"lr": (0, 1, True), "beta1": (0, 0.9999, False), "decay_from": (0, 1, False), "dropout": (0, 0.99, False),
                   "lambda_cycle": (0, 1e6, False), "lambda_identity": (0, 1e6, False), "lambda_l1": (0, 1e6, False)}
         for name, (lo, hi, lo_open) in floats.items():
-            check_float(getattr(self, name), f"translation config: {name}", lo, hi, lo_open=lo_open)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (all values resolved)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TranslateConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error (a run of another version).
-        A config saved before ``d_layers`` / ``input_skip`` existed gets the networks it was
-        trained with (70 px PatchGANs, no input skip)."""
-        if not isinstance(data, dict):
-            raise BrushworkError(f"translation config must be a JSON object, not {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise BrushworkError(f"unknown translation config keys: {', '.join(unknown)}")
-        return cls(**{**LEGACY, **data})
+            checked(name, check_float, getattr(self, name), f"translation config: {name}", lo, hi, lo_open=lo_open)
