@@ -98,6 +98,18 @@ def test_relative_links_and_images_exist(page):
     assert not missing, f"{page.relative_to(ROOT)} links to missing {missing}"
 
 
+def test_every_docs_page_is_linked_from_another_page():
+    linked = set()
+    for page in pages():
+        for target in local_targets(page):
+            path = (page.parent / target.split("#")[0]).resolve()
+            path = path / "README.md" if path.is_dir() else path
+            if path != page.resolve():
+                linked.add(path)
+    orphans = [str(p.relative_to(ROOT)) for p in DOCS.rglob("*.md") if p.resolve() not in linked]
+    assert not orphans, f"no other page links to {orphans}"
+
+
 def test_link_check_sees_links_and_skips_code(tmp_path):
     page = tmp_path / "p.md"
     page.write_text("[a](x.md) ![b](img/y.jpg) [c](https://e.org) [d](#top)\n`[e](z.md)`\n```\n[f](w.md)\n```\n")
