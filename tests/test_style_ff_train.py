@@ -49,7 +49,7 @@ def _cfg(data, kind, **kw):
 
 
 def test_crops_are_reproducible_and_sized(data):
-    pool = ff_train.ImagePool.from_sources([str(data["content"])], 24)
+    pool = ff_train.CropPool.from_sources([str(data["content"])], 24)
     a = pool.sample(3, torch.Generator().manual_seed(5))
     b = pool.sample(3, torch.Generator().manual_seed(5))
     assert a.shape == (3, 3, 24, 24) and torch.equal(a, b)

@@ -17,10 +17,10 @@ from typing import Any
 from ..config import ConfigBase, merge_dicts, parse_override as _parse_dotted, preset_data, preset_names, read_config_file
 from ..errors import BrushworkError, ConfigError
 
-__all__ = ["ARCHS", "LOSSES", "DATASETS", "ModelConfig", "DataConfig", "TrainConfig", "GANConfig", "PRESETS", "config_from_dict",
+__all__ = ["GAN_ARCHS", "LOSSES", "DATASETS", "ModelConfig", "DataConfig", "TrainConfig", "GANConfig", "PRESETS", "config_from_dict",
            "validate", "family_checks", "preset_dict", "read_config_file", "merge_dicts", "parse_override", "resolve_config"]
 
-ARCHS = ("mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan2")
+GAN_ARCHS = ("mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan2")
 LOSSES = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
 DATASETS = ("digits", "ring", "grid", "folder")
 
@@ -158,7 +158,7 @@ def validate(cfg: GANConfig) -> None:
     check_ranges(cfg)  # every number in its range first: the checks below divide and compare
     m, d, t = cfg.model, cfg.data, cfg.train
     checks = [
-        (m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)}, not {m.arch!r}"),
+        (m.arch in GAN_ARCHS, f"model.arch must be one of {', '.join(GAN_ARCHS)}, not {m.arch!r}"),
         (t.loss in LOSSES, f"train.loss must be one of {', '.join(LOSSES)}, not {t.loss!r}"),
         (d.dataset in DATASETS, f"data.dataset must be one of {', '.join(DATASETS)}, not {d.dataset!r}"),
         (m.output in ("sigmoid", "tanh", "linear"), f"model.output must be sigmoid, tanh or linear, not {m.output!r}"),

@@ -42,7 +42,7 @@ from .models.progressive import schedule as growth_schedule
 from .regularizers import PathLength, orthogonal_penalty
 
 @dataclass
-class Parts:
+class GANParts:
     """Everything a step touches. ``gen`` drives all training randomness (see module docs)."""
 
     G: Generator
@@ -122,7 +122,7 @@ def preflight(cfg: GANConfig) -> None:
     check_model_memory(cfg, shape, parameter_count(G) + parameter_count(D), training=True)
 
 
-def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: DistInfo) -> Parts:
+def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: DistInfo) -> GANParts:
     """Models (same initial weights on every process), optimisers, EMA, RNG and batch order."""
     m, t = cfg.model, cfg.train
     if t.batch_size % (dist.world * m.pack):
@@ -145,18 +145,18 @@ def build_parts(cfg: GANConfig, data: TensorData, device: torch.device, dist: Di
     amp = t.amp and fast_bf16(device)
     ada = AdaptiveAugment(t.ada_target, t.ada_interval, t.ada_kimg, t.batch_size) if t.ada_target > 0 else None
     pl = PathLength() if t.pl_weight > 0 else None
-    return Parts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp, ada=ada, pl=pl)
+    return GANParts(G, D, opt_g, opt_d, ema, gen, data, order, device, dist, joint_d=not coupled, amp=amp, ada=ada, pl=pl)
 
 
 # --------------------------------------------------------------------------- one step
 
 
-def _slice(x: torch.Tensor, p: Parts) -> torch.Tensor:
+def _slice(x: torch.Tensor, p: GANParts) -> torch.Tensor:
     local = x.shape[0] // p.dist.world
     return x[p.dist.rank * local : (p.dist.rank + 1) * local]
 
 
-def latents(p: Parts, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+def latents(p: GANParts, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     """This process's slice of ``batch`` global noise vectors (and random class labels)."""
     z = _slice(torch.randn(batch, p.G.z_dim, generator=p.gen), p).to(p.device)
     if not p.G.num_classes:
@@ -165,7 +165,7 @@ def latents(p: Parts, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
     return z, y
 
 
-def real_batch(p: Parts, pos: Position) -> tuple[torch.Tensor, torch.Tensor | None]:
+def real_batch(p: GANParts, pos: Position) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The next real batch (this process's slice); advances ``pos.batches``."""
     idx = p.order(pos.batches).to(p.device)
     pos.batches += 1
@@ -173,7 +173,7 @@ def real_batch(p: Parts, pos: Position) -> tuple[torch.Tensor, torch.Tensor | No
     return p.data.x[idx], y
 
 
-def augment(x: torch.Tensor, cfg: GANConfig, p: Parts) -> torch.Tensor:
+def augment(x: torch.Tensor, cfg: GANConfig, p: GANParts) -> torch.Tensor:
     """DiffAugment or ADA with the global batch's randomness (identity without either)."""
     n = x.shape[0]
     if p.ada is not None:
@@ -183,7 +183,7 @@ def augment(x: torch.Tensor, cfg: GANConfig, p: Parts) -> torch.Tensor:
     return diff_augment(x, cfg.train.augment, p.gen, global_n=n * p.dist.world, offset=n * p.dist.rank)
 
 
-def make_fakes(cfg: GANConfig, p: Parts, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+def make_fakes(cfg: GANConfig, p: GANParts, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
     """``G(z, y)``; with ``train.style_mixing`` a batch is mixed at a random layer with that
     probability (StyleGAN2's mixing regularisation; the draws come from ``p.gen`` every step)."""
     if not cfg.train.style_mixing:
@@ -194,7 +194,7 @@ def make_fakes(cfg: GANConfig, p: Parts, z: torch.Tensor, y: torch.Tensor | None
     return p.G.mix(z, z2, y, cutoff) if mix else p.G(z, y)
 
 
-def set_growth(cfg: GANConfig, p: Parts, step: int) -> dict[str, float]:
+def set_growth(cfg: GANConfig, p: GANParts, step: int) -> dict[str, float]:
     """Progressive growing: put G and D at the resolution and fade of ``step`` (a function of the step only)."""
     if not cfg.model.progressive_from:
         return {}
@@ -204,7 +204,7 @@ def set_growth(cfg: GANConfig, p: Parts, step: int) -> dict[str, float]:
     return {"resolution": float(res), "fade_alpha": alpha}
 
 
-def discriminate(p: Parts, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None, y_fake: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def discriminate(p: GANParts, real: torch.Tensor, fake: torch.Tensor, y_real: torch.Tensor | None, y_fake: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """D's logits on real and fake: one joint pass unless D has batch-coupled layers."""
     if not p.joint_d:
         return p.D(real, y_real), p.D(fake, y_fake)
@@ -213,7 +213,7 @@ def discriminate(p: Parts, real: torch.Tensor, fake: torch.Tensor, y_real: torch
     return out.split(out.shape[0] // 2)
 
 
-def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None, r1_due: bool = True) -> dict[str, float]:
+def d_step(cfg: GANConfig, p: GANParts, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None, r1_due: bool = True) -> dict[str, float]:
     """One discriminator update on ``real`` and (detached) ``fake``; returns its losses.
     ``r1_due``: whether this is a lazy-R1 step (every ``train.r1_every`` D steps)."""
     t = cfg.train
@@ -242,7 +242,7 @@ def d_step(cfg: GANConfig, p: Parts, real: torch.Tensor, y_real: torch.Tensor | 
     return out
 
 
-def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | None, step: int = 0) -> dict[str, float]:
+def g_step(cfg: GANConfig, p: GANParts, fake: torch.Tensor, y_fake: torch.Tensor | None, step: int = 0) -> dict[str, float]:
     """One generator update through the (just updated, frozen) discriminator, plus the
     generator regularisers that are on: orthogonal (BigGAN), path length (StyleGAN2, lazy)."""
     t = cfg.train
@@ -267,7 +267,7 @@ def g_step(cfg: GANConfig, p: Parts, fake: torch.Tensor, y_fake: torch.Tensor | 
     return out
 
 
-def train_step(cfg: GANConfig, p: Parts, pos: Position) -> dict[str, float]:
+def train_step(cfg: GANConfig, p: GANParts, pos: Position) -> dict[str, float]:
     """``n_critic`` D updates, then one G update that reuses the last D step's fakes."""
     t = cfg.train
     set_learning_rates(cfg, p, pos.step)
@@ -288,7 +288,7 @@ def train_step(cfg: GANConfig, p: Parts, pos: Position) -> dict[str, float]:
     return {**out, **growth}
 
 
-def set_learning_rates(cfg: GANConfig, p: Parts, step: int) -> None:
+def set_learning_rates(cfg: GANConfig, p: GANParts, step: int) -> None:
     """Apply the schedule (``none`` or ``linear`` decay to 0 at ``steps``); a function of ``step`` only."""
     t = cfg.train
     scale = 1.0 if t.lr_decay == "none" else max(0.0, 1.0 - step / max(1, t.steps))
@@ -300,7 +300,7 @@ def set_learning_rates(cfg: GANConfig, p: Parts, step: int) -> None:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _state_objects(p: Parts) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], dict[str, torch.Generator]]:
+def _state_objects(p: GANParts) -> tuple[dict[str, nn.Module], dict[str, torch.optim.Optimizer], dict[str, torch.Generator]]:
     """The models, optimisers and generators a checkpoint holds, by name."""
     modules: dict[str, nn.Module] = {"G": p.G, "D": p.D}
     if p.ema is not None:
@@ -308,7 +308,7 @@ def _state_objects(p: Parts) -> tuple[dict[str, nn.Module], dict[str, torch.opti
     return modules, {"opt_g": p.opt_g, "opt_d": p.opt_d}, {"train": p.gen}
 
 
-def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
+def save(cfg: GANConfig, p: GANParts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
     """Write a checkpoint for ``pos`` (rank 0 only writes; callers check)."""
     tensors, state = ckpt.pack_state(*_state_objects(p))
     state.update(
@@ -324,7 +324,7 @@ def save(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[s
     return ckpt.save_checkpoint(run_dir, pos.step, tensors, state, keep=cfg.train.keep_checkpoints)
 
 
-def save_model(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
+def save_model(cfg: GANConfig, p: GANParts, pos: Position, run_dir: Path, metrics: dict[str, Any]) -> Path:
     """Write the run's model folder ``RUN/model`` (hub kind ``gan-generator``) through the hub:
     the EMA generator when the run keeps one, else G; replaced whole at every checkpoint."""
     from ..models import save_pretrained
@@ -337,7 +337,7 @@ def save_model(cfg: GANConfig, p: Parts, pos: Position, run_dir: Path, metrics: 
     return save_pretrained(gen, run_dir / MODEL_DIR, provenance=prov)
 
 
-def restore(p: Parts, json_path: Path) -> Position:
+def restore(p: GANParts, json_path: Path) -> Position:
     """Load a checkpoint into ``p``; returns the position it was taken at."""
     state = ckpt.unpack_state(json_path, *_state_objects(p))
     if p.ada is not None and state.get("ada"):
@@ -353,7 +353,7 @@ def restore(p: Parts, json_path: Path) -> Position:
 # --------------------------------------------------------------------------- samples and diagnostics
 
 
-def sampling_model(p: Parts) -> Generator:
+def sampling_model(p: GANParts) -> Generator:
     """The EMA generator when there is one, else G (callers switch it to eval mode)."""
     return p.ema.shadow if p.ema is not None else p.G  # type: ignore[return-value]
 
@@ -378,7 +378,7 @@ def fixed_latents(cfg: GANConfig, G: Generator, n: int, device: torch.device, sa
     return z, y
 
 
-def write_samples(cfg: GANConfig, p: Parts, step: int, run_dir: Path) -> Path:
+def write_samples(cfg: GANConfig, p: GANParts, step: int, run_dir: Path) -> Path:
     """Save the fixed-noise sample grid (or a 2-D scatter) for ``step``."""
     G = sampling_model(p)
     path = run_dir / "samples" / f"step-{step:08d}.png"
@@ -393,7 +393,7 @@ def write_samples(cfg: GANConfig, p: Parts, step: int, run_dir: Path) -> Path:
     return path
 
 
-def diagnose(cfg: GANConfig, p: Parts) -> dict[str, float | int | None]:
+def diagnose(cfg: GANConfig, p: GANParts) -> dict[str, float | int | None]:
     """Mode coverage on mixtures (modes, high-quality fraction, reverse KL), else image diversity."""
     G = sampling_model(p)
     if cfg.data.dataset in ("ring", "grid"):
@@ -491,7 +491,7 @@ def _fid_hook(cfg: GANConfig, run_dir: Path, device: torch.device):
     return FIDHook(cfg, run_dir, device)
 
 
-def _periodic(cfg: GANConfig, p: Parts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback, fid=None) -> dict[str, Any]:
+def _periodic(cfg: GANConfig, p: GANParts, pos: Position, out: dict[str, float], run_dir: Path, log: MetricsLog | None, emit: Callback, fid=None) -> dict[str, Any]:
     """Diagnostics, FID, sample grids and the metric log at their intervals (rank 0)."""
     t, step, extra = cfg.train, pos.step, {}
     if fid is not None and (every(step, t.fid_every) or step == t.steps):

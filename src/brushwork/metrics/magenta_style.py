@@ -30,7 +30,7 @@ from .style import _pairs
 
 
 @dataclass(frozen=True)
-class MagentaStyleResult:
+class MagentaStyleMetrics:
     """Mean Magenta style-vector distances over ``n`` triples (see the module docs)."""
 
     style_distance: float
@@ -43,7 +43,7 @@ class MagentaStyleResult:
 
 
 def magenta_style_metrics(outputs: str | os.PathLike, contents: str | os.PathLike, styles: str | os.PathLike, *,
-                          model: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> MagentaStyleResult:
+                          model: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> MagentaStyleMetrics:
     """Style-vector distances of stylised ``outputs`` to their ``styles`` (and of ``contents`` to them).
 
     ``contents`` / ``styles``: one image each, or one per output (sorted order). BrushworkError for
@@ -73,5 +73,5 @@ def magenta_style_metrics(outputs: str | os.PathLike, contents: str | os.PathLik
         sums[3] += d_out / max(d_content, 1e-12)
         cache.pop(o_ref.name, None)  # outputs are seen once; contents and styles may repeat
     n = len(out_refs)
-    return MagentaStyleResult(*(s / n for s in sums), features="magenta", n=n,
+    return MagentaStyleMetrics(*(s / n for s in sums), features="magenta", n=n,
                               note="relative distances between Magenta's 100-d style vectors (centre square, 256 px)")

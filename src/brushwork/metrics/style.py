@@ -40,7 +40,7 @@ STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 
 @dataclass(frozen=True)
-class StyleResult:
+class StyleMetrics:
     """Mean style-transfer distances over ``n`` (output, content, style) triples.
 
     ``fid`` (outputs vs style images, Inception) and ``artfid`` are ``None`` where
@@ -126,7 +126,7 @@ def style_metrics(
     inception_weights: str | os.PathLike | None = None,
     batch_size: int = 8,
     progress: bool = False,
-) -> StyleResult:
+) -> StyleMetrics:
     """Distances of stylised ``outputs`` to their ``contents`` and ``styles``.
 
     Args:
@@ -193,5 +193,5 @@ def style_metrics(
             artfid = (1 + content_d) * (1 + fid)
             if result.singular:
                 note += "; FID on no more images than its 2048 feature dimensions is biased upward (degenerate covariance)"
-    return StyleResult(content_distance=content_d, gram_distance=gram_d, sliced_wasserstein=sw_d, fid=fid,
+    return StyleMetrics(content_distance=content_d, gram_distance=gram_d, sliced_wasserstein=sw_d, fid=fid,
                        artfid=artfid, features=backbone, n=n, note=note)

@@ -34,7 +34,7 @@ from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from .decoders import LevelConfig, LevelDecoder, level_index, load_decoders, save_level
 from .feedforward import keep_freed_memory
-from .ff_train import BUNDLED, ImagePool, _rel_mse, _shrink
+from .ff_train import BUNDLED, CropPool, _rel_mse, _shrink
 
 __all__ = ["DecoderTrainConfig", "Interrupted", "load_run_config", "start", "train"]
 
@@ -149,14 +149,14 @@ def reconstruct(vgg: VGGFeatures, dec: LevelDecoder, image: torch.Tensor) -> tor
 
 
 @dataclass
-class Parts:
+class DecoderParts:
     """What a step touches; ``gen`` drives all training randomness."""
 
     cfg: DecoderTrainConfig
     net: LevelDecoder
     opt: torch.optim.Optimizer
     gen: torch.Generator
-    pool: ImagePool
+    pool: CropPool
     held: list[torch.Tensor]
     vgg: VGGFeatures
     device: torch.device
@@ -165,10 +165,10 @@ class Parts:
         return autocast("bfloat16" if self.cfg.amp else "float32", self.device)
 
 
-def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> Parts:
+def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> DecoderParts:
     """Image pool (without the held-out photos), encoder, the decoder (seeded) and Adam."""
     train_files, held_files = split_sources(cfg.sources, cfg.holdout)
-    pool = ImagePool.from_sources(train_files, cfg.size)
+    pool = CropPool.from_sources(train_files, cfg.size)
     if cfg.bundled_photos:
         pool.images += [_shrink(bundled_photo(n), 2 * cfg.size) for n in BUNDLED if n not in cfg.holdout]
     held = [center_crop_resize(load_image(f).rgb, cfg.size) for f in held_files]
@@ -182,10 +182,10 @@ def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures 
         net = LevelDecoder(LevelConfig(arch=vgg.arch, layer=cfg.layer, width=cfg.width, input_scale=scale)).to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    return Parts(cfg, net, opt, gen, pool, held, vgg, device)
+    return DecoderParts(cfg, net, opt, gen, pool, held, vgg, device)
 
 
-def train_step(p: Parts, step: int) -> dict[str, float]:
+def train_step(p: DecoderParts, step: int) -> dict[str, float]:
     """One Adam step on a fresh batch of crops; returns the parts of the loss."""
     x = p.pool.sample(p.cfg.batch_size, p.gen).to(p.device)
     parts = reconstruction_loss(p.vgg, p.net, x, p.cfg.feature_weight, p.autocast)
@@ -197,7 +197,7 @@ def train_step(p: Parts, step: int) -> dict[str, float]:
 
 
 @torch.no_grad()
-def preview(p: Parts) -> tuple[torch.Tensor, float | None]:
+def preview(p: DecoderParts) -> tuple[torch.Tensor, float | None]:
     """Held-out photos (else the first pool images) over their reconstructions, and the
     held-out photos' mean PSNR (None without held-out photos)."""
     x = torch.stack(p.held).to(p.device) if p.held else p.pool.fixed(4).to(p.device)
@@ -218,7 +218,7 @@ def feature_scale(vgg: VGGFeatures, images: torch.Tensor, layer: str) -> float:
     return float(f"{1.0 / rms:.3g}")
 
 
-def _state(p: Parts):
+def _state(p: DecoderParts):
     return {"net": p.net}, {"opt": p.opt}, {"data": p.gen}
 
 

@@ -56,7 +56,7 @@ BUNDLED = ("astronaut", "chelsea", "coffee", "rocket")
 # --------------------------------------------------------------------------- data
 
 
-class ImagePool:
+class CropPool:
     """Images held in memory (short side at most ``2 * size``), sampled as random crops."""
 
     def __init__(self, images: list[torch.Tensor], size: int, name: str) -> None:
@@ -65,7 +65,7 @@ class ImagePool:
         self.images, self.size, self.name = images, size, name
 
     @classmethod
-    def from_sources(cls, sources: list[str], size: int, bundled: bool = False) -> "ImagePool":
+    def from_sources(cls, sources: list[str], size: int, bundled: bool = False) -> "CropPool":
         """Every image of the given files / folders (plus the bundled photos); BrushworkError if none."""
         images, skipped = [], SkipCounter()
         for src in sources:
@@ -175,15 +175,15 @@ def _identity(y: torch.Tensor, fy: torch.Tensor, x: torch.Tensor, fx: torch.Tens
 
 
 @dataclass
-class Parts:
+class FeedForwardParts:
     """What a step touches; ``gen`` drives all training randomness."""
 
     cfg: FFTrainConfig
     net: StyleNet
     opt: torch.optim.Optimizer
     gen: torch.Generator
-    contents: ImagePool
-    styles: ImagePool | None
+    contents: CropPool
+    styles: CropPool | None
     objective: Any
     device: torch.device
 
@@ -191,9 +191,9 @@ class Parts:
         return autocast("bfloat16" if self.cfg.amp else "float32", self.device)
 
 
-def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> Parts:
+def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> FeedForwardParts:
     """Data pools, loss network, the network to train (seeded) and its optimiser."""
-    contents = ImagePool.from_sources([cfg.content], cfg.size, cfg.bundled_photos)
+    contents = CropPool.from_sources([cfg.content], cfg.size, cfg.bundled_photos)
     vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
     torch.manual_seed(cfg.seed)
     if cfg.kind == "fast":
@@ -203,14 +203,14 @@ def build_parts(cfg: FFTrainConfig, device: torch.device, vgg: VGGFeatures | Non
         styles, objective = None, FastObjective(vgg, load_image(cfg.style).rgb.to(device), cfg)
     else:
         net = A.Decoder(A.AdaINConfig(arch=vgg.arch, width=cfg.width))
-        styles, objective = ImagePool.from_sources([cfg.style], cfg.size), AdaINObjective(vgg)
+        styles, objective = CropPool.from_sources([cfg.style], cfg.size), AdaINObjective(vgg)
     net = net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    return Parts(cfg, net, opt, gen, contents, styles, objective, device)
+    return FeedForwardParts(cfg, net, opt, gen, contents, styles, objective, device)
 
 
-def train_step(p: Parts, step: int) -> dict[str, float]:
+def train_step(p: FeedForwardParts, step: int) -> dict[str, float]:
     """Adam step ``step`` (0-based) on a fresh batch of crops; returns the parts of the loss."""
     c = p.cfg
     x = p.contents.sample(c.batch_size, p.gen).to(p.device)
@@ -229,7 +229,7 @@ def train_step(p: Parts, step: int) -> dict[str, float]:
 
 
 @torch.no_grad()
-def preview(p: Parts, n: int = 4) -> torch.Tensor:
+def preview(p: FeedForwardParts, n: int = 4) -> torch.Tensor:
     """Fixed content crops over their stylised versions (AdaIN: each with one fixed style crop)."""
     x = p.contents.fixed(n).to(p.device)
     was = p.net.training
@@ -246,7 +246,7 @@ def preview(p: Parts, n: int = 4) -> torch.Tensor:
         p.net.train(was)
 
 
-def _state(p: Parts):
+def _state(p: FeedForwardParts):
     return {"net": p.net}, {"opt": p.opt}, {"data": p.gen}
 
 

@@ -36,7 +36,7 @@ from ..training.runs import create_run, read_run
 from . import adain as A
 from . import linear as L
 from .feedforward import keep_freed_memory
-from .ff_train import BUNDLED, ImagePool, _rel_mse, _shrink, run_dir_of
+from .ff_train import BUNDLED, CropPool, _rel_mse, _shrink, run_dir_of
 from .pretrained import from_pretrained, save_pretrained
 
 KIND = "style-gram"
@@ -109,13 +109,13 @@ def load_decoder(name: str, backbone: str) -> A.Decoder:
     return from_pretrained(name, kind="adain", backbone=backbone)
 
 
-def pool(source: str, size: int, exclude: tuple[str, ...], bundled: bool = False) -> ImagePool:
-    """An :class:`~.ff_train.ImagePool` of the images in ``source`` whose file names are not in ``exclude``."""
+def pool(source: str, size: int, exclude: tuple[str, ...], bundled: bool = False) -> CropPool:
+    """An :class:`~.ff_train.CropPool` of the images in ``source`` whose file names are not in ``exclude``."""
     if Path(source).is_file() and not source.lower().endswith(".zip"):
-        return ImagePool.from_sources([source], size, bundled)
+        return CropPool.from_sources([source], size, bundled)
     images = [img for name, img in iter_images(source) if Path(name).name not in exclude]
     images += [bundled_photo(n) for n in BUNDLED] if bundled else []
-    return ImagePool([_shrink(img, 2 * size) for img in images], size, source)
+    return CropPool([_shrink(img, 2 * size) for img in images], size, source)
 
 
 def batch_gram(feat: torch.Tensor) -> torch.Tensor:
@@ -130,7 +130,7 @@ SCALES = (1.0, 1.5)
 
 
 class FeaturePool:
-    """Encoder features of every image of an :class:`~.ff_train.ImagePool`, computed once at each of
+    """Encoder features of every image of an :class:`~.ff_train.CropPool`, computed once at each of
     :data:`SCALES` (with, for styles, the Gram matrices of the whole image at ``relu1_1 .. relu4_1``),
     and sampled as random square crops of ``size / stride`` feature positions with random flips.
 
@@ -138,7 +138,7 @@ class FeaturePool:
     most of a CPU step); away from the crop's border the two are the same.
     """
 
-    def __init__(self, vgg: VGGFeatures, images: ImagePool, layer: str, with_grams: bool, autocast) -> None:
+    def __init__(self, vgg: VGGFeatures, images: CropPool, layer: str, with_grams: bool, autocast) -> None:
         self.k = images.size // STRIDE[layer]
         layers = list(dict.fromkeys([*A.STYLE_LAYERS, layer])) if with_grams else [layer]
         self.feats, self.grams = [], []
@@ -199,8 +199,8 @@ class GramParts:
     net: L.LinearStyleNet
     opt: torch.optim.Optimizer
     gen: torch.Generator
-    contents: ImagePool
-    styles: ImagePool
+    contents: CropPool
+    styles: CropPool
     content_feats: FeaturePool
     style_feats: FeaturePool
     objective: GramObjective

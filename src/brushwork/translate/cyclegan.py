@@ -21,7 +21,7 @@ from .base import TranslationModel, frozen
 from .config import TranslateConfig
 from .losses import adv_d, adv_g, l1
 from .networks import PatchDiscriminator, ResnetGenerator
-from .pool import ImagePool
+from .pool import HistoryPool
 
 
 class CycleGAN(TranslationModel):
@@ -37,7 +37,7 @@ class CycleGAN(TranslationModel):
         self.D_A = PatchDiscriminator(3, cfg.ndf, cfg.d_layers)
         self.D_B = PatchDiscriminator(3, cfg.ndf, cfg.d_layers)
         shape = (3, cfg.size, cfg.size)
-        self.pool_A, self.pool_B = ImagePool(cfg.pool_size, shape), ImagePool(cfg.pool_size, shape)
+        self.pool_A, self.pool_B = HistoryPool(cfg.pool_size, shape), HistoryPool(cfg.pool_size, shape)
 
     def generator_modules(self) -> list[torch.nn.Module]:
         return [self.G_A, self.G_B]

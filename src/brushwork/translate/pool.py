@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 
-class ImagePool(nn.Module):
+class HistoryPool(nn.Module):
     """``pool(images, generator)`` -> images for the discriminator (see the module docs).
 
     Args:

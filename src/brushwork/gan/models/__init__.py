@@ -28,7 +28,7 @@ def build_generator(cfg: ModelConfig, sample_shape: Sequence[int], num_classes: 
         if cfg.arch == "mlp":
             return MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, batchnorm=cfg.g_batchnorm, output=cfg.output, num_classes=k, fourier=cfg.g_fourier, fourier_scale=cfg.g_fourier_scale)
         c, s = _image_size(sample_shape, cfg.arch)
-        if cfg.arch in families.ARCHS:
+        if cfg.arch in families.FAMILY_ARCHS:
             return families.generator(cfg, c, s, k)
         if cfg.arch == "dcgan":
             return families.grow(DCGANGenerator(cfg.z_dim, s, c, cfg.g_width, num_classes=k), cfg)
@@ -44,7 +44,7 @@ def build_discriminator(cfg: ModelConfig, sample_shape: Sequence[int], num_class
         if cfg.arch == "mlp":
             return MLPDiscriminator(sample_shape, cfg.d_hidden, maxout=cfg.maxout, pack=cfg.pack, minibatch_std=cfg.minibatch_std, spectral_norm=cfg.spectral_norm, num_classes=k, fourier=cfg.d_fourier, fourier_scale=cfg.d_fourier_scale)
         c, s = _image_size(sample_shape, cfg.arch)
-        if cfg.arch in families.ARCHS:
+        if cfg.arch in families.FAMILY_ARCHS:
             return families.discriminator(cfg, c, s, k)
         if cfg.arch == "dcgan":
             return families.grow_d(DCGANDiscriminator(s, c, cfg.d_width, batchnorm=cfg.d_batchnorm, spectral_norm=cfg.spectral_norm, minibatch_std=cfg.minibatch_std, pack=cfg.pack, num_classes=k), cfg, s)

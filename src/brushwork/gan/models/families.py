@@ -10,7 +10,7 @@ from .progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from .resnet import ResNetDiscriminator
 from .stylegan2 import StyleGAN2Generator
 
-ARCHS = ("sagan", "biggan", "stylegan2")
+FAMILY_ARCHS = ("sagan", "biggan", "stylegan2")
 
 
 def generator(cfg: ModelConfig, channels: int, size: int, num_classes: int) -> Generator:
