@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Literal
 
 import click
 
-from ..errors import BrushworkError
+from ..errors import BrushworkError, ConfigError
 
 THREADS_HELP = "CPU threads for torch (0 = torch's default; with --resume, the run's own)."
 threads_option = click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help=THREADS_HELP)
@@ -183,10 +183,22 @@ def flag_errors(*classes: type, extra: dict[str, str] | None = None) -> Iterator
     try:
         yield
     except BrushworkError as exc:
-        message = to_flags(str(exc), flag_names(*classes, extra=extra))
-        if message == str(exc):
+        renamed = _renamed(exc, flag_names(*classes, extra=extra))
+        if renamed is exc:
             raise
-        raise BrushworkError(message) from exc
+        raise renamed from exc
+
+
+def _renamed(exc: BrushworkError, names: dict[str, str]) -> BrushworkError:
+    """``exc`` with the field names in its message spelled as flags (``exc`` itself if none)."""
+    message = to_flags(str(exc), names)
+    field_name = getattr(exc, "field", None)
+    if isinstance(exc, ConfigError):
+        short = exc.field.rsplit(".", 1)[-1]
+        if message == str(exc) and short in names:
+            return exc.renamed(names[short])
+        return exc if message == str(exc) else ConfigError(field_name, message)
+    return exc if message == str(exc) else BrushworkError(message)
 
 
 def field_defaults(cls: type) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
+from ..style.ff_config import FFTrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .options import amp_option, build, options_from, threads_option
 
 
 @click.group()
@@ -19,28 +21,20 @@ def style() -> None:
     """Feed-forward style transfer: train fast (per-style) and AdaIN (arbitrary-style) networks, export them."""
 
 
+COMMON_TRAIN_FIELDS = ("bundled_photos", "size", "batch_size", "lr", "content_weight", "style_weight", "tv_weight", "backbone", "seed",
+                      "sample_every", "ckpt_every")
+
+
 def _train_options(f):
     options = [
         click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos."),
-        click.option("--bundled-photos", is_flag=True, help="Also train on scikit-image's bundled photos."),
         click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run)."),
-        click.option("--size", type=int, default=256, show_default=True, help="Side of the square random training crops in px."),
-        click.option("--batch", "batch_size", type=int, default=4, show_default=True),
         click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it to train longer]."),
-        click.option("--lr", type=float, default=1e-3, show_default=True),
-        click.option("--content-weight", type=float, default=1.0, show_default=True),
-        click.option("--style-weight", type=float, default=5.0, show_default=True),
-        click.option("--tv-weight", type=float, default=1.0, show_default=True),
-        click.option("--backbone", default="vgg16-hed", show_default=True, help="VGG loss network / encoder (recorded in the model)."),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--preview-every", "sample_every", type=int, default=100, show_default=True, help="Write preview images every N steps."),
-        click.option("--ckpt-every", type=int, default=200, show_default=True, help="Checkpoint (and save the model) every N steps."),
-        click.option("--amp", is_flag=True, help="bfloat16 autocast (CPU with AMX, or CUDA): about 2x faster."),
+        options_from(FFTrainConfig, only=COMMON_TRAIN_FIELDS),
+        amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA: about 2x faster), auto (where the hardware runs it natively) or off; a bare --amp means bf16."),
         click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
         click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
-        device_option,
-        click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own)."),
-        quiet_option, json_option,
+        device_option, threads_option, quiet_option, json_option,
     ]
     for option in reversed(options):
         f = option(f)
@@ -73,8 +67,17 @@ def _discard_failed_start(out: Path, run_dir: Path) -> None:
             out.rmdir()  # only if the run was all it held
 
 
+def _amp_on(mode: str, device: str) -> bool:
+    """``--amp`` as the run's bool: bf16 on, off off, auto where the hardware runs bfloat16 natively."""
+    if mode == "auto":
+        from ..precision import fast_bf16
+
+        return fast_bf16(device)
+    return mode == "bf16"
+
+
 def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool, **opts) -> None:
-    from ..style.ff_train import FFTrainConfig, Interrupted, load_run_config, run_dir_of, start, train
+    from ..style.ff_train import Interrupted, load_run_config, run_dir_of, start, train
     from ..training import runtime
     from ..training.runs import read_run
 
@@ -92,9 +95,9 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
         dev = resolve_device(device)
         if opts["content"] is None:
             raise BrushworkError("--content is required (a folder of photos)")
-        fp32 = opts.pop("fp32_weights")
-        opts["steps"] = opts["steps"] or 2000
-        cfg = FFTrainConfig(kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")), half=not fp32, **{k: v for k, v in opts.items() if k in FFTrainConfig.__dataclass_fields__})
+        amp = _amp_on(opts.pop("amp"), dev)
+        cfg = build(FFTrainConfig, opts, kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")),
+                    half=not opts.pop("fp32_weights"), steps=opts.pop("steps") or 2000, amp=amp)
         start(cfg, out, runtime=runtime.capture(threads, dev))
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     try:
@@ -115,7 +118,7 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
 
 @style.command("train-fast")
 @click.option("--style", "style_image", required=False, type=click.Path(dir_okay=False, path_type=Path), help="The style image.")
-@click.option("--preset", type=click.Choice(["light", "johnson"]), default="light", show_default=True, help="Network size.")
+@options_from(FFTrainConfig, only=("preset",))
 @_train_options
 def train_fast(style_image: Path | None, **opts) -> None:
     """Train a fast per-style network (Johnson et al., 2016) for one style image."""
@@ -126,9 +129,7 @@ def train_fast(style_image: Path | None, **opts) -> None:
 
 @style.command("train-adain")
 @click.option("--styles", "style_dir", required=False, type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
-@click.option("--width", type=float, default=1.0, show_default=True, help="Decoder channel multiplier (0.5: a light decoder).")
-@click.option("--recon-steps", type=int, default=0, show_default=True, help="First train the decoder this many steps as an autoencoder of the content (keeps structure in short runs).")
-@click.option("--identity-weight", type=float, default=0.0, show_default=True, help="Weight of the identity loss (the decoder rebuilding the content) added to every AdaIN step.")
+@options_from(FFTrainConfig, only=("width", "recon_steps", "identity_weight"))
 @_train_options
 def train_adain(style_dir: Path | None, **opts) -> None:
     """Train an AdaIN decoder (Huang & Belongie, 2017) for arbitrary styles."""

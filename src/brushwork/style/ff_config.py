@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..bounds import check_float, check_int, check_types
 from ..config import ConfigBase, checked, require
@@ -41,29 +41,29 @@ class FFTrainConfig(ConfigBase):
 
     error_prefix = "training options: "
 
-    kind: str
-    content: str
-    style: str
-    preset: str = "light"
-    width: float = 1.0
-    bundled_photos: bool = False
-    size: int = 256
-    style_size: int = 384
-    batch_size: int = 4
-    steps: int = 2000
-    lr: float = 1e-3
-    content_weight: float = 1.0
-    style_weight: float = 5.0
-    tv_weight: float = 1.0
-    recon_steps: int = 0
-    identity_weight: float = 0.0
-    backbone: str = "vgg16-hed"
-    seed: int = 0
-    ckpt_every: int = 200
-    sample_every: int = 100
-    log_every: int = 10
-    amp: bool = False
-    half: bool = True
+    kind: str = field(metadata={"cli": False})
+    content: str = field(metadata={"cli": False})
+    style: str = field(metadata={"cli": False})
+    preset: str = field(default="light", metadata={"choices": ("light", "johnson"), "help": "Network size (fast networks)."})
+    width: float = field(default=1.0, metadata={"help": "Decoder channel multiplier (0.5: a light decoder)."})
+    bundled_photos: bool = field(default=False, metadata={"help": "Also train on scikit-image's bundled photos."})
+    size: int = field(default=256, metadata={"help": "Side of the square random training crops in px."})
+    style_size: int = field(default=384, metadata={"cli": False})
+    batch_size: int = field(default=4, metadata={"aliases": ("--batch",), "help": "Crops per training step."})
+    steps: int = field(default=2000, metadata={"cli": False})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
+    content_weight: float = field(default=1.0, metadata={"help": "Weight of the content loss."})
+    style_weight: float = field(default=5.0, metadata={"help": "Weight of the style loss."})
+    tv_weight: float = field(default=1.0, metadata={"help": "Weight of the total-variation loss."})
+    recon_steps: int = field(default=0, metadata={"help": "First train the decoder this many steps as an autoencoder of the content (keeps structure in short runs)."})
+    identity_weight: float = field(default=0.0, metadata={"help": "Weight of the identity loss (the decoder rebuilding the content) added to every AdaIN step."})
+    backbone: str = field(default="vgg16-hed", metadata={"help": "VGG loss network / encoder (recorded in the model)."})
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    ckpt_every: int = field(default=200, metadata={"help": "Checkpoint (and save the model) every N steps."})
+    sample_every: int = field(default=100, metadata={"flag": "--preview-every", "help": "Write preview images every N steps."})
+    log_every: int = field(default=10, metadata={"cli": False})
+    amp: bool = field(default=False, metadata={"cli": False})
+    half: bool = field(default=True, metadata={"cli": False})
 
     def validate(self) -> "FFTrainConfig":
         """Check types and ranges (ConfigError naming the field, one line); returns ``self``."""
