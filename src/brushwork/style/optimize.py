@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from ..backbones.vgg import VGGFeatures
-from ..errors import BrushworkError
+from ..config import ConfigBase
+from ..errors import BrushworkError, ConfigError
 from ..imageio import resize
 from ..precision import PRECISIONS, autocast, resolve_precision
 from .color import match_color, transfer_luminance
@@ -31,7 +32,7 @@ from .memory import check_fits
 
 
 @dataclass(frozen=True)
-class StyleOptions:
+class StyleOptions(ConfigBase):
     """Everything that shapes an optimisation-based stylisation (defaults: the tuned preset).
 
     Attributes:
@@ -61,6 +62,8 @@ class StyleOptions:
             natively, else float32), ``"float32"`` or ``"bfloat16"``; losses are always float32.
     """
 
+    error_prefix = "style options: "
+
     size: int = field(default=512, metadata={"help": "Long side of the output in px."})
     iterations: int = field(default=16, metadata={"help": "Iterations at full size (smaller scales get proportionally more)."})
     initial_iterations: int = field(default=120, metadata={"help": "Iterations at the first (smallest) scale."})
@@ -84,7 +87,7 @@ class StyleOptions:
     precision: str = field(default="auto", metadata={"choices": ("auto", "float32", "bfloat16"), "help": "auto: bfloat16 VGG passes where the hardware runs them natively (AVX-512 BF16/AMX CPUs, recent GPUs), else float32."})
 
     def validate(self) -> "StyleOptions":
-        """Raise :class:`BrushworkError` for out-of-range values; return self."""
+        """Raise :class:`~brushwork.errors.ConfigError` (naming the field) for out-of-range values; return self."""
         checks = [
             (16 <= self.size <= 8192, f"size must be between 16 and 8192 px, not {self.size}"),
             (self.iterations >= 1 and self.initial_iterations >= 1, f"iterations must be positive, not {self.iterations} (initial: {self.initial_iterations})"),
@@ -103,10 +106,15 @@ class StyleOptions:
             (self.style_blend is None or (all(w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0), "style weights must be non-negative and not all zero"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}"),
         ]
-        for ok, message in checks:
+        for (ok, message), name in zip(checks, _CHECKED_FIELDS):
             if not ok:
-                raise BrushworkError(message)
+                raise ConfigError(name, message)
         return self
+
+
+_CHECKED_FIELDS = ("size", "iterations", "content_weight", "min_size", "content_weight", "style_loss", "optimizer", "lr", "ema_decay",
+                   "style_scale", "preserve_color", "init", "style_layer_weights", "style_blend", "precision")
+"""The field each check of :meth:`StyleOptions.validate` is about, in order."""
 
 
 @dataclass
