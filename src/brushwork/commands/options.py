@@ -7,6 +7,7 @@ click type from its type hint, the default from its default, and from ``field(me
   keep working but are not shown in ``--help``;
 * ``min`` / ``max``: an ``IntRange`` / ``FloatRange``; ``choices``: a ``Choice`` for a ``str``
   field (a ``Literal[...]`` hint gives one too);
+* ``multiple``: a ``tuple`` / ``list`` field taken as a repeatable option instead;
 * ``cli``: ``False`` keeps the field off the command line.
 
 ``bool`` fields become ``--x/--no-x`` flags, ``tuple[...]`` / ``list[...]`` fields take
@@ -37,6 +38,15 @@ AMP_MODES = ("auto", "bf16", "off")
 def amp_option(default: str = "off", help: str = "bfloat16 autocast: auto (where the hardware runs it natively), bf16 (always) or off."):
     """The one ``--amp [auto|bf16|off]``; a bare ``--amp`` (older spelling) means ``bf16``."""
     return click.option("--amp", type=click.Choice(AMP_MODES), default=default, show_default=True, is_flag=False, flag_value="bf16", help=help)
+
+
+def amp_enabled(mode: str, device: str) -> bool:
+    """``--amp`` as a trainer's bool: bf16 on, off off, auto where the hardware runs bfloat16 natively."""
+    if mode == "auto":
+        from ..precision import fast_bf16
+
+        return fast_bf16(device)
+    return mode == "bf16"
 
 
 class AliasedOption(click.Option):
@@ -131,6 +141,9 @@ def make_option(cls: type, f: dataclasses.Field, hint: Any) -> Callable:
         decls = [f"{flag}/--no-{flag[2:]}", *(f"{a}/{n}" for a, n in zip(aliases, negatives))]
         return click.option(*decls, f.name, default=bool(default), hidden_names=aliases + negatives,
                             **{k: v for k, v in common.items() if k != "hidden_names"})
+    if meta.get("multiple"):
+        item = typing.get_args(_strip_optional(hint))[0]
+        return click.option(flag, *aliases, f.name, type=item, multiple=True, default=tuple(default or ()), **common)
     return click.option(flag, *aliases, f.name, type=_click_type(f, hint), default=default, **common)
 
 
@@ -151,7 +164,9 @@ def build(cls: type, kwargs: dict[str, Any], *, validate: bool = True, **fixed: 
     """An instance of ``cls`` from the command's keyword arguments: the generated ones are
     popped from ``kwargs``; ``fixed`` gives fields the command sets itself. A
     :class:`BrushworkError` from ``validate()`` names the flags, not the fields."""
+    hints = typing.get_type_hints(cls)
     values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls) if f.name in kwargs}
+    values = {k: list(v) if typing.get_origin(_strip_optional(hints[k])) is list and isinstance(v, tuple) else v for k, v in values.items()}
     values.update(fixed)
     with flag_errors(cls):
         obj = cls(**values)

@@ -13,7 +13,7 @@ import click
 from ..errors import BrushworkError
 from ..style.ff_config import FFTrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
-from .options import amp_option, build, options_from, threads_option
+from .options import amp_enabled, amp_option, build, options_from, threads_option
 
 
 @click.group()
@@ -67,15 +67,6 @@ def _discard_failed_start(out: Path, run_dir: Path) -> None:
             out.rmdir()  # only if the run was all it held
 
 
-def _amp_on(mode: str, device: str) -> bool:
-    """``--amp`` as the run's bool: bf16 on, off off, auto where the hardware runs bfloat16 natively."""
-    if mode == "auto":
-        from ..precision import fast_bf16
-
-        return fast_bf16(device)
-    return mode == "bf16"
-
-
 def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool, **opts) -> None:
     from ..style.ff_train import Interrupted, load_run_config, run_dir_of, start, train
     from ..training import runtime
@@ -95,7 +86,7 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
         dev = resolve_device(device)
         if opts["content"] is None:
             raise BrushworkError("--content is required (a folder of photos)")
-        amp = _amp_on(opts.pop("amp"), dev)
+        amp = amp_enabled(opts.pop("amp"), dev)
         cfg = build(FFTrainConfig, opts, kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")),
                     half=not opts.pop("fp32_weights"), steps=opts.pop("steps") or 2000, amp=amp)
         start(cfg, out, runtime=runtime.capture(threads, dev))

@@ -9,41 +9,39 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
+from ..style.linear_train import GramTrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
+from .options import amp_enabled, amp_option, build, options_from, threads_option
 
 
 @click.command("train-gram")
 @click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos.")
 @click.option("--styles", "style_dir", type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
-@click.option("--exclude", multiple=True, help="File names never trained on (held out for evaluation; repeatable).")
-@click.option("--bundled-photos", is_flag=True, help="Also train on scikit-image's bundled photos.")
-@click.option("--decoder", default="adain-light", show_default=True, help="The frozen relu4_1 decoder: an AdaIN model (folder or packaged name) or a universal decoder folder.")
-@click.option("--objective", type=click.Choice(["decoded", "features"]), default="decoded", show_default=True, help="decoded: losses of the decoded image (the paper's); features: losses on the transformed features (no decoder pass).")
-@click.option("--init", "init_from", type=click.Path(path_type=Path), help="Start the transform from this gram model folder (e.g. a features-objective run).")
+@options_from(GramTrainConfig, only=("exclude", "bundled_photos", "decoder", "objective", "init"))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run).")
 @click.option("--size", type=int, default=128, show_default=True, help="Side of the square random training crops in px.")
-@click.option("--batch", "batch_size", type=int, default=4, show_default=True)
+@options_from(GramTrainConfig, only=("batch_size",))
 @click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it].")
-@click.option("--lr", type=float, default=5e-4, show_default=True)
-@click.option("--content-weight", type=float, default=1.0, show_default=True)
-@click.option("--style-weight", type=float, default=10.0, show_default=True)
-@click.option("--backbone", default="vgg16-hed", show_default=True, help="VGG encoder / loss network (recorded in the model).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--preview-every", "sample_every", type=int, default=100, show_default=True)
-@click.option("--ckpt-every", type=int, default=100, show_default=True)
-@click.option("--amp", is_flag=True, help="bfloat16 autocast (CPU with AMX, or CUDA).")
+@click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
+@options_from(GramTrainConfig, only=("content_weight", "style_weight", "backbone", "seed", "sample_every"))
+@click.option("--ckpt-every", type=int, default=100, show_default=True, help="Checkpoint (and save the model) every N steps.")
+@amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA), auto (where the hardware runs it natively) or off; a bare --amp means bf16.")
 @click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16).")
 @click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped.")
-@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
+@threads_option
 @device_option
 @quiet_option
 @json_option
-def train_gram(content: Path | None, style_dir: Path | None, exclude: tuple[str, ...], init_from: Path | None, out: Path, steps: int | None,
+def train_gram(content: Path | None, style_dir: Path | None, out: Path, steps: int | None, amp: str,
                fp32_weights: bool, resume: bool, threads: int, device: str, quiet: bool, as_json: bool, **opts) -> None:
-    """Train the linear style transform (Li et al., 2019) of --method gram for arbitrary styles."""
+    """Train the linear style transform (Li et al., 2019) of --method gram for arbitrary styles.
+
+    --size, --lr and --ckpt-every default to the CPU-sized run (128 px, 5e-4, 100), not the
+    config's own defaults.
+    """
     import torch
 
-    from ..style.linear_train import GramTrainConfig, load_run_config, start, train
+    from ..style.linear_train import load_run_config, start, train
 
     if threads:
         torch.set_num_threads(threads)
@@ -52,8 +50,8 @@ def train_gram(content: Path | None, style_dir: Path | None, exclude: tuple[str,
     else:
         if content is None or style_dir is None:
             raise BrushworkError("--content and --styles are required (folders of photos and of paintings)")
-        cfg = GramTrainConfig(content=str(content), style=str(style_dir), exclude=tuple(exclude), steps=steps or 2000, half=not fp32_weights,
-                              init=str(init_from) if init_from else None, **opts)
+        cfg = build(GramTrainConfig, opts, content=str(content), style=str(style_dir), steps=steps or 2000, half=not fp32_weights,
+                    amp=amp_enabled(amp, resolve_device(device)))
         start(cfg, out)
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     result = train(cfg, out, resume=resume, device=resolve_device(device), show_progress=show_progress(quiet, as_json), callback=note)

@@ -17,7 +17,7 @@ folders, checkpoints and exact resume come from :mod:`.ff_train` and :mod:`brush
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,27 +59,27 @@ class GramTrainConfig(ConfigBase):
 
     error_prefix = "gram training options: "
 
-    content: str
-    style: str
-    exclude: tuple[str, ...] = ()
-    bundled_photos: bool = False
-    decoder: str = "adain-light"
-    init: str | None = None
-    objective: str = "decoded"
-    matrix_size: int = 32
-    size: int = 256
-    batch_size: int = 4
-    steps: int = 2000
-    lr: float = 1e-4
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    backbone: str = "vgg16-hed"
-    seed: int = 0
-    ckpt_every: int = 200
-    sample_every: int = 100
-    log_every: int = 10
-    amp: bool = False
-    half: bool = True
+    content: str = field(metadata={"cli": False})
+    style: str = field(metadata={"cli": False})
+    exclude: tuple[str, ...] = field(default=(), metadata={"multiple": True, "help": "File names never trained on (held out for evaluation; repeatable)."})
+    bundled_photos: bool = field(default=False, metadata={"help": "Also train on scikit-image's bundled photos."})
+    decoder: str = field(default="adain-light", metadata={"help": "The frozen relu4_1 decoder: an AdaIN model (folder or packaged name) or a universal decoder folder."})
+    init: str | None = field(default=None, metadata={"help": "Start the transform from this gram model folder (e.g. a features-objective run)."})
+    objective: str = field(default="decoded", metadata={"choices": ("decoded", "features"), "help": "decoded: losses of the decoded image (the paper's); features: losses on the transformed features (no decoder pass)."})
+    matrix_size: int = field(default=32, metadata={"cli": False})
+    size: int = field(default=256, metadata={"help": "Side of the square random training crops in px."})
+    batch_size: int = field(default=4, metadata={"aliases": ("--batch",), "help": "Crops per training step."})
+    steps: int = field(default=2000, metadata={"cli": False})
+    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate."})
+    content_weight: float = field(default=1.0, metadata={"help": "Weight of the content loss."})
+    style_weight: float = field(default=10.0, metadata={"help": "Weight of the style loss."})
+    backbone: str = field(default="vgg16-hed", metadata={"help": "VGG encoder / loss network (recorded in the model)."})
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    ckpt_every: int = field(default=200, metadata={"help": "Checkpoint (and save the model) every N steps."})
+    sample_every: int = field(default=100, metadata={"flag": "--preview-every", "help": "Write preview images every N steps."})
+    log_every: int = field(default=10, metadata={"cli": False})
+    amp: bool = field(default=False, metadata={"cli": False})
+    half: bool = field(default=True, metadata={"cli": False})
 
     def validate(self) -> "GramTrainConfig":
         """Check choices and ranges (ConfigError naming the field); returns ``self``."""
