@@ -135,7 +135,9 @@ def make_option(cls: type, f: dataclasses.Field, hint: Any) -> Callable:
     meta, flag = f.metadata, flag_of(f)
     aliases = tuple(meta.get("aliases", ()))
     default = _default(f)
-    common = dict(cls=AliasedOption, hidden_names=aliases, field_name=f.name, owner=cls, help=meta.get("help"), show_default=default is not None)
+    required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    common = dict(cls=AliasedOption, hidden_names=aliases, field_name=f.name, owner=cls, help=meta.get("help"), show_default=default is not None,
+                  required=required)
     if _strip_optional(hint) is bool:
         negatives = tuple(f"--no-{a[2:]}" for a in aliases)
         decls = [f"{flag}/--no-{flag[2:]}", *(f"{a}/{n}" for a, n in zip(aliases, negatives))]

@@ -66,25 +66,25 @@ class DecoderTrainConfig(ConfigBase):
 
     error_prefix = "decoder training options: "
 
-    layer: str
-    sources: list[str]
-    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
-    bundled_photos: bool = True
-    width: float = 1.0
+    layer: str = field(metadata={"choices": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), "help": "The encoder level the decoder inverts."})
+    sources: list[str] = field(metadata={"cli": False})
+    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT), metadata={"multiple": True, "help": "File names never trained on (previews and held-out PSNR)."})
+    bundled_photos: bool = field(default=True, metadata={"help": "Also train on scikit-image's bundled photos."})
+    width: float = field(default=1.0, metadata={"help": "Hidden-channel multiplier (0.5: a lighter decoder)."})
     input_scale: float = 1.0
-    size: int = 128
-    batch_size: int = 4
-    steps: int = 2000
-    lr: float = 1e-3
-    feature_weight: float = 1.0
-    backbone: str = "vgg16-hed"
-    seed: int = 0
-    ckpt_every: int = 100
-    sample_every: int = 100
-    log_every: int = 10
-    amp: bool = False
-    half: bool = True
-    init: str | None = None
+    size: int = field(default=128, metadata={"help": "Side of the square random training crops in px."})
+    batch_size: int = field(default=4, metadata={"aliases": ("--batch",), "help": "Crops per training step."})
+    steps: int = field(default=2000, metadata={"cli": False})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate."})
+    feature_weight: float = field(default=1.0, metadata={"help": "Weight of the feature reconstruction loss (pixel loss weight 1)."})
+    backbone: str = field(default="vgg16-hed", metadata={"help": "The encoder to invert."})
+    seed: int = field(default=0, metadata={"help": "Random seed."})
+    ckpt_every: int = field(default=100, metadata={"help": "Checkpoint (and save the level) every N steps."})
+    sample_every: int = field(default=100, metadata={"flag": "--preview-every", "help": "Write preview images (and held-out PSNR) every N steps."})
+    log_every: int = field(default=10, metadata={"cli": False})
+    amp: bool = field(default=False, metadata={"cli": False})
+    half: bool = field(default=True, metadata={"cli": False})
+    init: str | None = field(default=None, metadata={"help": "Start from the LAYER decoder of this decoder folder (e.g. the packaged one) instead of random weights."})
 
     def validate(self) -> "DecoderTrainConfig":
         """Check ranges (ConfigError naming the field); returns ``self``."""
