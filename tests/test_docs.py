@@ -116,6 +116,53 @@ def test_link_check_sees_links_and_skips_code(tmp_path):
     assert local_targets(page) == ["x.md", "img/y.jpg"]
 
 
+def commands_in(page: Path) -> list[list[str]]:
+    """The ``brushwork ...`` command lines of a page's bash blocks, as words (comments cut)."""
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            match = re.search(r"(?:^|\s)brushwork (.*)", line.split(" #")[0])
+            if match:
+                lines.append(match.group(1).split())
+    return lines
+
+
+def resolve(words: list[str]):
+    """The click command the words name, and the option spellings it accepts."""
+    import click
+
+    from brushwork.cli import cli
+
+    command, ctx = cli, click.Context(cli)
+    for word in words:
+        if not isinstance(command, click.Group) or word.startswith("-"):
+            break
+        command = command.get_command(ctx, word)
+        assert command is not None, f"no command brushwork {' '.join(words[:words.index(word) + 1])}"
+    flags = {"--help", "-h"} | {f for p in command.params for f in (*p.opts, *p.secondary_opts)}
+    return command, flags
+
+
+def unknown_flags(words: list[str]) -> list[str]:
+    _, flags = resolve(words)
+    return [w.split("=")[0] for w in words if w.startswith("--") and w.split("=")[0] not in flags]
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)
+def test_commands_in_the_docs_exist_with_their_flags(page):
+    for words in commands_in(page):
+        assert not unknown_flags(words), f"{page.name}: brushwork {' '.join(words)}: no option {unknown_flags(words)}"
+
+
+def test_command_check_finds_wrong_commands_and_flags(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("```bash\nbrushwork gan sample RUN -o g.png --seed 1 \\\n    --no-such-flag   # a --comment\n```\n")
+    (words,) = commands_in(page)
+    assert unknown_flags(words) == ["--no-such-flag"]
+    with pytest.raises(AssertionError, match="no command brushwork gan nosuch"):
+        resolve(["gan", "nosuch"])
+
+
 def test_layout_names_every_module_and_subpackage():
     documented, actual = documented_layout(), package_layout()
     assert not actual - documented, f"add to docs/architecture.md Layout: {sorted(actual - documented)}"
