@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, Method, one_pass_runner
+from .method_base import COMMON_OPTIONS, Method, one_pass_runner
 
 OPTIONS = COMMON_OPTIONS + ("variety",)
 

@@ -25,7 +25,8 @@ from typing import Any
 from ..errors import BrushworkError
 from ..imageio import save_image, to_pil
 from .guard import public_message
-from .methods import JobInputs, Method, Preview, get_method
+from .method_base import JobInputs, Method, Preview
+from .methods import get_method
 from .store import FINISHED, JobRecord, JobStore
 from .uploads import ApiError
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, Method, one_pass_runner
+from .method_base import COMMON_OPTIONS, Method, one_pass_runner
 
 
 def _check(options: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BrushworkError
-from .methods import COMMON_OPTIONS, Method, ff_options, one_pass_runner
+from .method_base import COMMON_OPTIONS, Method, ff_options, one_pass_runner
 
 
 def _check(options: dict[str, Any]) -> dict[str, Any]:
