@@ -13,7 +13,6 @@ the network needs and the output cropped back. Networks run in eval mode (no dro
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +23,6 @@ import torch.nn.functional as F
 
 from ..data.files import decode, image_refs
 from ..errors import BrushworkError
-from ..fsutil import atomic_path
 from ..imageio import load_image, resize_long_side, save_image
 from ..models.registry import CONFIG, Pretrained
 from ..training import checkpoint as ckpt
