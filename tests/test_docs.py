@@ -128,7 +128,7 @@ def commands_in(page: Path) -> list[list[str]]:
 
 
 def resolve(words: list[str]):
-    """The click command the words name, and the option spellings it accepts."""
+    """The click command the words name, and the option spellings its ``--help`` shows."""
     import click
 
     from brushwork.cli import cli
@@ -139,7 +139,10 @@ def resolve(words: list[str]):
             break
         command = command.get_command(ctx, word)
         assert command is not None, f"no command brushwork {' '.join(words[:words.index(word) + 1])}"
-    flags = {"--help", "-h"} | {f for p in command.params for f in (*p.opts, *p.secondary_opts)}
+    flags = {"--help", "-h"}
+    for param in command.params:
+        if not getattr(param, "hidden", False):
+            flags |= set(param.opts + param.secondary_opts) - set(getattr(param, "hidden_names", ()))
     return command, flags
 
 
