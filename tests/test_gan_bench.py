@@ -61,9 +61,9 @@ def fit_judge_labels(seed: int = 0):
 
 
 def test_bench_mixture_baseline_seeds_and_score_files(tmp_path):
-    from brushwork.bench.mixture import run_bench
+    from brushwork.bench.mixture import run_mixture
 
-    out = run_bench("grid", 2, 2, None, 50, 2, tmp_path, log=lambda m: None, baseline_seeds=1)
+    out = run_mixture("grid", 2, 2, None, 50, 2, tmp_path, baseline_seeds=1)
     assert out["baseline_seeds"] == 1 and out["per_seed"][1]["baseline"] is None
     assert out["per_seed"][1]["brushwork"]["seed"] == 1 and out["baseline"]["modes_stderr"] == 0.0
     assert "steps of batch 250 (100 for the baseline;" in out["protocol_note"]

@@ -124,11 +124,11 @@ def test_cli_rejection_bad_input(tmp_path, capsys, extra, message):
 
 
 def test_bench_mixture_reports_rejection_apart_from_plain_sampling(tmp_path):
-    from brushwork.bench.mixture import run_bench, table
+    from brushwork.bench.mixture import run_mixture
+    from brushwork.commands.bench_gan import mixture_table as table
 
-    quiet = dict(log=lambda m: None, baseline_seeds=1)
-    with_drs = run_bench("ring", 1, 2, None, 60, 2, tmp_path / "a", rejection=0.5, calibrate_steps=3, **quiet)
-    plain = run_bench("ring", 1, 2, None, 60, 2, tmp_path / "b", **quiet)
+    with_drs = run_mixture("ring", 1, 2, None, 60, 2, tmp_path / "a", rejection=0.5, calibrate_steps=3, baseline_seeds=1)
+    plain = run_mixture("ring", 1, 2, None, 60, 2, tmp_path / "b", baseline_seeds=1)
     for side in ("brushwork", "baseline"):
         drs = with_drs[f"{side}_rejection"]
         assert {"modes", "high_quality", "reverse_kl", "acceptance"} <= set(drs) and drs["quantile"] == 0.5

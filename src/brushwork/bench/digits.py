@@ -6,10 +6,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
-from ..commands.common import emit_json, json_option, quiet_option
+from ..errors import BrushworkError
 
 PROTOCOL = """Protocol: train the preset (default cdcgan-digits, 16 px) for --steps generator steps on
 all 1,797 digits. The judge sees every image the same way: at the training resolution
@@ -90,8 +89,14 @@ def judge(samples01, clf, xa: np.ndarray, xb: np.ndarray, labels=None) -> dict[s
     }
 
 
-def run_bench(preset: str, steps: int | None, seed: int, ref_steps: int, out: Path, grid: str | None, device: str = "cpu") -> dict[str, Any]:
-    """Train, sample, judge; time the plain reference loop on the same model."""
+def run_digits(preset: str = "cdcgan-digits", steps: int | None = None, seed: int = 0, ref_steps: int = 100,
+               out: Path | None = None, grid: str | None = None, device: str = "cpu") -> dict[str, Any]:
+    """Train ``preset`` for ``steps`` (default: its own) in ``out`` (default: a temporary folder),
+    sample, judge (see :data:`PROTOCOL`); time the plain reference loop on the same model.
+    ``grid``: also save 64 samples as an image grid there."""
+    if out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_digits(preset, steps, seed, ref_steps, Path(tmp), grid, device)
     from ..gan.config import resolve_config
     from ..gan.sample import class_labels, load_generator, sample
     from ..gan.train import train
@@ -102,7 +107,7 @@ def run_bench(preset: str, steps: int | None, seed: int, ref_steps: int, out: Pa
     steps = steps or resolve_config(preset=preset).train.steps
     cfg = resolve_config(preset=preset, overrides=[{"train": {"steps": steps, "seed": seed, "ckpt_every": steps, "sample_every": max(1, steps // 4), "diag_every": max(1, steps // 4)}}])
     if cfg.data.dataset != "digits":
-        raise click.BadParameter(f"preset {preset} does not train on digits", param_hint="--preset")
+        raise BrushworkError(f"preset {preset} does not train on digits (its data.dataset is {cfg.data.dataset!r})")
     run = create_run(out, name=f"digits-{preset}-seed{seed}", tag=preset, kind="gan", options={"config": cfg.to_dict()})
     result = train(cfg, run, device=device)
     clf, xa, xb, acc = fit_judge(seed, cfg.data.img_size)
@@ -125,36 +130,3 @@ def run_bench(preset: str, steps: int | None, seed: int, ref_steps: int, out: Pa
         "ema": gen.ema,
         "targets": {"classes_covered": 10, "confident_fraction": 0.9, "fd_max": 3 * scores["fd_real_vs_real"]},
     }
-
-
-@click.command(help="GAN on scikit-learn's digits, judged by a classifier.\n\n" + PROTOCOL.replace("\n", " "))
-@click.option("--preset", default="cdcgan-digits", show_default=True, help="A preset that trains on digits (cdcgan-digits: Brushwork's best, class-conditional; dcgan-digits, mlp-digits, biggan-digits, stylegan2-digits ...).")
-@click.option("--steps", type=click.IntRange(1), help="Generator steps [default: the preset's own].")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--ref-steps", type=click.IntRange(1), default=100, show_default=True, help="Steps timed for Brushwork's step and the plain reference loop (twice each, alternately, best of each).")
-@click.option("--grid", type=click.Path(dir_okay=False), help="Also save 64 samples as an image grid here (look at them).")
-@click.option("--out", type=click.Path(file_okay=False), help="Keep the run folder here (default: temporary).")
-@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
-@quiet_option
-@json_option
-def command(preset, steps, seed, ref_steps, grid, out, threads, quiet, as_json) -> None:
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(preset, steps, seed, ref_steps, Path(out or tmp), grid)
-    if as_json:
-        emit_json(result)
-        return
-    rows = [
-        ("classes covered (>= 5%)", f"{result['classes_covered']} / 10", "10 / 10"),
-        ("confident fraction (p > 0.9)", f"{100 * result['confident_fraction']:.1f}%", f">= 90% (real held-out digits: {100 * result['real_confident_fraction']:.1f}%)"),
-        *([("class agreement (conditional)", f"{100 * result['class_agreement']:.1f}%", "")] if "class_agreement" in result else []),
-        ("class KL to uniform", f"{result['kl_to_uniform']:.3f}", ""),
-        ("Frechet distance (features)", f"{result['fd']:.3f}", f"<= {3 * result['fd_real_vs_real']:.3f} (3x real-vs-real {result['fd_real_vs_real']:.3f})"),
-        ("steps/s (plain loop)", f"{result['steps_per_second']:.1f} ({result['reference_steps_per_second']:.1f})", f"{result['speedup']:.2f}x"),
-    ]
-    click.echo(f"digits bench: {preset}, {steps} steps (judge accuracy on held-out half: {100 * result['judge_accuracy']:.1f}%)")
-    for name, value, target in rows:
-        click.echo(f"  {name:<30} {value:>14}   {target}")

@@ -16,13 +16,11 @@ import tempfile
 import warnings
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import click
 import numpy as np
 import torch
 
-from ..commands.common import emit_json, json_option, quiet_option
 from ..errors import BrushworkError
 
 PROTOCOL = __doc__.split("\n\n", 1)[1]
@@ -120,8 +118,17 @@ def run_family(label: str, data: Path, size: int, steps: int, batch_size: int, s
     return row
 
 
-def run_bench(families: list[str], size: int, steps: int, batch_size: int, crops: int, samples: int, seed: int, shared: str | None, out: Path, progress) -> dict[str, Any]:
-    """The whole benchmark (see the module docstring); ``progress(message)`` reports each stage."""
+def run_families(families: list[str] | None = None, size: int = 32, steps: int = 600, batch_size: int = 32, crops: int = 2000,
+                 samples: int = 256, seed: int = 0, shared: str | None = None, out: Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The whole benchmark (see the module docstring) over ``families`` (default: all), run folders
+    and grids in ``out`` (default: a temporary folder); ``progress(message)`` reports each stage."""
+    if out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_families(families, size, steps, batch_size, crops, samples, seed, shared, Path(tmp), progress)
+    out.mkdir(parents=True, exist_ok=True)
+    families = list(families or FAMILIES)
+    progress = progress or (lambda message: None)
     from ..metrics.features import load_features
     from .natural_crops import natural_crops
 
@@ -146,35 +153,3 @@ def run_bench(families: list[str], size: int, steps: int, batch_size: int, crops
     for r in rows:
         r["fd_vs_dcgan"] = r["fd"] / base["fd"] if base else None
     return {"data": str(data), "crops": crops, "size": size, "steps": steps, "batch_size": batch_size, "samples": samples, "seed": seed, "features": list(extractors), "real_vs_real": floor["vgg16-hed"], "families": rows}
-
-
-@click.command(help="Every GAN family on natural-image crops for the same step budget.\n\n" + " ".join(PROTOCOL.split()))
-@click.option("--family", "families", multiple=True, type=click.Choice(list(FAMILIES)), help="Families to run (repeatable; default all).")
-@click.option("--size", type=click.Choice(["32", "64"]), default="32", show_default=True, help="Crop size in px.")
-@click.option("--steps", type=click.IntRange(1), default=600, show_default=True, help="Generator steps per family.")
-@click.option("--batch-size", type=click.IntRange(2), default=32, show_default=True)
-@click.option("--crops", type=click.IntRange(100), default=2000, show_default=True, help="Crops in the training set.")
-@click.option("--samples", type=click.IntRange(10), default=256, show_default=True, help="Generated (and real) images scored per family.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--shared-data", default="../shared/data", show_default=True, help="Shared data folder whose content/ photos are cropped (skipped when absent).")
-@click.option("--out", type=click.Path(file_okay=False), help="Keep run folders and sample grids here (default: temporary).")
-@click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch.")
-@quiet_option
-@json_option
-def command(families, size, steps, batch_size, crops, samples, seed, shared_data, out, threads, quiet, as_json) -> None:
-    torch.set_num_threads(threads)
-    say = (lambda m: None) if quiet else (lambda m: click.echo(f"families bench: {m}", err=True))
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(out or tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        result = run_bench(list(families or FAMILIES), int(size), steps, batch_size, crops, samples, seed, shared_data, folder, say)
-    if as_json:
-        emit_json(result)
-        return
-    floor = result["real_vs_real"]
-    click.echo(f"families bench: {result['crops']} natural {size} px crops, {steps} steps at batch {batch_size}, {samples} samples, vgg16-hed features")
-    click.echo(f"  {'family':<18} {'FD':>8} {'x DCGAN':>8} {'KID':>8} {'prec':>6} {'recall':>6} {'steps/s':>8}")
-    click.echo(f"  {'(real vs real)':<18} {floor['fd']:>8.3f} {'':>8} {floor['kid']:>8.4f} {floor['precision']:>6.2f} {floor['recall']:>6.2f}")
-    for r in result["families"]:
-        ratio = f"{r['fd_vs_dcgan']:.2f}" if r["fd_vs_dcgan"] is not None else "-"
-        click.echo(f"  {r['family']:<18} {r['fd']:>8.3f} {ratio:>8} {r['kid']:>8.4f} {r['precision']:>6.2f} {r['recall']:>6.2f} {r['steps_per_second']:>8.1f}")

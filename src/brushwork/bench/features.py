@@ -14,11 +14,9 @@ import importlib.util
 import os
 import time
 
-import click
 import numpy as np
 import torch
 
-from ..commands.common import device_option, emit_json, json_option, resolve_device
 from ..errors import BrushworkError
 
 
@@ -83,44 +81,21 @@ def time_fid(n: int = 10_000, dim: int = 2048, seed: int = 0) -> tuple[float, fl
     return time.perf_counter() - start, time.process_time() - cpu, value
 
 
-@click.command("features")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--batches", type=click.IntRange(min=1), default=2, show_default=True, help="Timed batches per space.")
-@click.option("--image-size", type=click.IntRange(min=8), default=128, show_default=True, help="Side of the random input images (px).")
-@click.option("--fid-n", type=click.IntRange(min=2), default=10_000, show_default=True, help="Samples per set for the FID timing.")
-@click.option("--spaces", default=",".join(SPACES), show_default=True, help="Comma-separated feature spaces to time.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="CPU threads for torch (default: torch's choice). On a busy machine 1 can be several times faster.")
-@device_option
-@json_option
-def command(batch_size: int, batches: int, image_size: int, fid_n: int, spaces: str, threads: int | None, device: str,
-            as_json: bool) -> None:
-    """Images/second per feature space and the time of FID on 10k vs 10k 2048-d features (target < 5 s)."""
-    device = resolve_device(device)
-    if threads is not None:
-        torch.set_num_threads(threads)
-    names = tuple(n.strip() for n in spaces.split(",") if n.strip())
-    unknown = [n for n in names if n not in SPACES]
+def run_features(batch_size: int = 32, batches: int = 2, image_size: int = 128, fid_n: int = 10_000,
+                 spaces: tuple[str, ...] = SPACES, device: str = "cpu") -> dict:
+    """Images per second of each of ``spaces`` that runs here, and the time of FID on ``fid_n`` vs
+    ``fid_n`` 2048-d features; with the machine's threads, CPUs and load."""
+    unknown = [n for n in spaces if n not in SPACES]
     if unknown:
-        raise BrushworkError(f"--spaces: unknown {', '.join(unknown)}; choose from {', '.join(SPACES)}")
+        raise BrushworkError(f"spaces: unknown {', '.join(unknown)}; choose from {', '.join(SPACES)}")
     rows = []
-    for extractor, note in _spaces(device, names):
+    for extractor, note in _spaces(device, tuple(spaces)):
         ips = time_extractor(extractor, batch_size=batch_size, batches=batches, image_size=image_size, device=device)
         rows.append({"features": extractor.name, "dim": extractor.dim, "input_px": extractor.input_size,
                      "images_per_s": round(ips, 2), "weights": note})
     fid_s, fid_cpu, fid_value = time_fid(fid_n)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    report = {"device": device, "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_avg_1min": load,
-              "batch_size": batch_size, "image_size": image_size, "spaces": rows,
-              "fid": {"n": fid_n, "dim": 2048, "seconds": round(fid_s, 3), "cpu_seconds": round(fid_cpu, 3),
-                      "target_s": 5.0, "value": fid_value}}
-    if as_json:
-        emit_json(report)
-        return
-    click.echo(f"device {device}, {report['threads']} threads, batch {batch_size}, {image_size} px random images"
-               + (f", load average {load:.1f} on {os.cpu_count()} CPUs" if load is not None else ""))
-    click.echo(f"{'features':<20} {'dim':>5} {'input':>6} {'img/s':>9}  weights")
-    for r in rows:
-        click.echo(f"{r['features']:<20} {r['dim']:>5} {r['input_px']:>6} {r['images_per_s']:>9.2f}  {r['weights']}")
-    verdict = "meets" if fid_s < 5.0 else "misses"
-    click.echo(f"FID {fid_n} vs {fid_n} x 2048-d: {fid_s:.2f} s wall, {fid_cpu:.2f} s CPU ({verdict} the 5 s target)")
+    return {"device": device, "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_avg_1min": load,
+            "batch_size": batch_size, "image_size": image_size, "spaces": rows,
+            "fid": {"n": fid_n, "dim": 2048, "seconds": round(fid_s, 3), "cpu_seconds": round(fid_cpu, 3),
+                    "target_s": 5.0, "value": fid_value}}

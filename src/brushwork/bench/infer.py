@@ -21,10 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import click
 import torch
-
-from ..commands.common import device_option, emit_json, json_option, resolve_device
 
 
 def _best(fn: Callable[[], Any], repeats: int) -> float:
@@ -74,9 +71,10 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 KINDS = ("fast_light", "fast", "adain", "wct", "gram", "magenta")
 
 
-def run(sizes: list[int], precisions: list[str], repeats: int, device: str, optimize: bool,
-        kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
-    """Measure the model ``kinds`` (default: all); returns the JSON object described in the command's help."""
+def run_infer(sizes: list[int], precisions: list[str], repeats: int = 3, device: str = "cpu", optimize: bool = True,
+              kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+    """Measure the model ``kinds`` (default: all): ``{kind: {"model", "load_s", "<size>": s}, ...,
+    "<kind>_<precision>": ..., "precision_change", "optimize_512", "device", "load_average"}``."""
     from ..data.bundled import bundled_photo
     from ..data.datasets import center_crop_resize
     from ..style.feedforward import FeedForward, FFOptions
@@ -128,43 +126,3 @@ def run(sizes: list[int], precisions: list[str], repeats: int, device: str, opti
     report["device"] = device if device != "cpu" else f"cpu ({torch.get_num_threads()} threads)"
     report["load_average"] = [round(v, 2) for v in os.getloadavg()]
     return report
-
-
-@click.command("infer")
-@click.option("--sizes", default="512,1024", show_default=True, help="Square image sizes in px.")
-@click.option("--precision", "precisions", default="float32,bfloat16", show_default=True, help="float32, bfloat16, auto, or two of them compared on the same images.")
-@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Timed runs per size (best is reported).")
-@click.option("--threads", type=int, default=0, show_default=True, help="torch CPU threads (0: torch's default).")
-@click.option("--optimize/--no-optimize", default=True, show_default=True, help="Also time the optimisation method at 512 px.")
-@click.option("--kinds", default=",".join(KINDS), show_default=True, help="Comma-separated model kinds to time.")
-@device_option
-@json_option
-def command(sizes: str, precisions: str, repeats: int, threads: int, optimize: bool, kinds: str, device: str, as_json: bool) -> None:
-    """Seconds per image of each feed-forward model kind at each size.
-
-    JSON: {"fast_light": {"512": s, "1024": s}, "fast": {...}, "adain": {...}, "optimize_512": s, "device": ...}
-    (plus "<kind>_<precision>" entries for a second precision and "precision_change" comparing the two).
-    """
-    if threads:
-        torch.set_num_threads(threads)
-    size_list = [int(s) for s in sizes.split(",") if s.strip()]
-    precision_list = [p.strip() for p in precisions.split(",") if p.strip()]
-    if not set(precision_list) <= {"auto", "float32", "bfloat16"} or not 1 <= len(precision_list) <= 2:
-        raise click.BadParameter("use one or two of float32, bfloat16, auto", param_hint="--precision")
-    kind_list = tuple(k.strip() for k in kinds.split(",") if k.strip())
-    unknown = [k for k in kind_list if k not in KINDS]
-    if unknown or not kind_list:
-        raise click.BadParameter(f"use some of {', '.join(KINDS)}", param_hint="--kinds")
-    report = run(size_list, precision_list, repeats, resolve_device(device), optimize, kind_list)
-    if as_json:
-        emit_json(report)
-        return
-    for key, value in report.items():
-        if isinstance(value, dict) and "model" in value:
-            cells = "  ".join(f"{k} px {v:.3f} s" for k, v in value.items() if k not in ("model", "load_s"))
-            click.echo(f"{key:<16} {cells}   ({value['model']}, loaded in {value['load_s']:.2f} s)")
-    for kind, q in report.get("precision_change", {}).items():
-        click.echo(f"{kind:<16} {' vs '.join(precision_list[::-1])}: max abs diff {q['max_abs_diff']}, PSNR {q['psnr_db']} dB")
-    if "optimize_512" in report:
-        click.echo(f"optimize 512 px   {report['optimize_512']:.1f} s")
-    click.echo(f"device {report['device']}, load average {report['load_average']}")

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import click
-
-from ..commands.common import emit_json, json_option, quiet_option
 from ..fsutil import atomic_write_text
 
 PROTOCOL = """Protocol (VEEGAN, Srivastava et al. 2017, as used by PacGAN, Lin et al. 2018):
@@ -83,7 +80,26 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples: int, ref_steps: int, out: Path, device: str = "cpu", log=print, preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None, rejection: float | None = None, calibrate_steps: int = 500) -> dict[str, Any]:
+def _train_all(tasks: list[tuple], jobs: int) -> list[dict[str, Any]]:
+    """:func:`train_and_score` of every task, ``jobs`` at once in one-thread worker processes."""
+    if jobs <= 1:
+        return [train_and_score(*task) for task in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
+        return list(pool.map(train_and_score, *zip(*tasks)))
+
+
+def _rejection_summary(config: str, quantile: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The seeds' rejection-sampling scores aggregated, for one method."""
+    keys = ("modes", "high_quality", "reverse_kl", "acceptance")
+    return {"config": config, "quantile": quantile, **aggregate([r["rejection"] for r in runs], keys)}
+
+
+def run_mixture(dataset: str = "grid", seeds: int = 3, steps: int = 12_000, config: str | None = None, samples: int = 2500,
+                ref_steps: int = 200, out: Path | None = None, device: str = "cpu", progress: Callable[[str], None] | None = None,
+                preset: str | None = None, jobs: int = 1, baseline_seeds: int | None = None, rejection: float | None = None,
+                calibrate_steps: int = 500) -> dict[str, Any]:
     """Train Brushwork's ``preset`` (default ``pacgan-<dataset>``) or ``config`` file on ``seeds``
     seeds and the plain GAN baseline (``gan-<dataset>``) on the first ``baseline_seeds`` of them
     (default: all), ``steps`` steps each; score both. Each run leaves ``mixture_scores.json``.
@@ -92,10 +108,14 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
     (results do not depend on it: every run is seeded by its own config). ``rejection``: also
     score discriminator rejection sampling with this quantile (after ``calibrate_steps`` of
     discriminator fine-tuning), reported apart from plain
-    sampling under ``brushwork_rejection`` / ``baseline_rejection``."""
+    sampling under ``brushwork_rejection`` / ``baseline_rejection``. ``out``: where the runs are kept
+    (default: a temporary folder); ``progress(message)``: a line per finished run."""
+    if out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_mixture(dataset, seeds, steps, config, samples, ref_steps, Path(tmp), device, progress, preset,
+                               jobs, baseline_seeds, rejection, calibrate_steps)
     preset = preset or f"pacgan-{dataset}"
-    from concurrent.futures import ProcessPoolExecutor
-
+    progress = progress or (lambda message: None)
     from ..gan.config import resolve_config
     from .reference import compare_throughput
 
@@ -108,15 +128,11 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
 
     tasks = [(config_for(None if config else preset, seed), out, f"brushwork-seed{seed}", samples, device, rejection, calibrate_steps) for seed in range(seeds)]
     tasks += [(config_for(f"gan-{dataset}", seed), out, f"baseline-seed{seed}", samples, device, rejection, calibrate_steps) for seed in range(n_base)]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs, initializer=_one_thread) as pool:
-            done = list(pool.map(train_and_score, *zip(*tasks)))
-    else:
-        done = [train_and_score(*task) for task in tasks]
+    done = _train_all(tasks, jobs)
     rows: dict[str, list[dict[str, Any]]] = {"brushwork": done[:seeds], "baseline": done[seeds:]}
     for name, runs in rows.items():
         for r in runs:
-            log(f"seed {r['seed']} {name}: {_fmt(r)}")
+            progress(f"seed {r['seed']} {name}: {_fmt(r)}")
     ours = tasks[0][0]
     ours_sps, ref_sps = compare_throughput(ours, ref_steps, device)  # the same model for every seed: timed once
     base_batch = config_for(f"gan-{dataset}", 0).train.batch_size
@@ -136,9 +152,8 @@ def run_bench(dataset: str, seeds: int, steps: int, config: str | None, samples:
         "protocol_note": f"{seeds} seed(s) ({n_base} for the baseline) x {steps} steps of batch {ours.train.batch_size} ({base_batch} for the baseline; PacGAN: 10 seeds x 400,000 steps of batch 100)",
     }
     if rejection is not None:
-        drs_keys = ("modes", "high_quality", "reverse_kl", "acceptance")
         for name, runs in rows.items():
-            result[f"{name}_rejection"] = {"config": result[name]["config"], "quantile": rejection, **aggregate([r["rejection"] for r in runs], drs_keys)}
+            result[f"{name}_rejection"] = _rejection_summary(result[name]["config"], rejection, runs)
     result["speedup"] = result["step_steps_per_second"] / result["reference_steps_per_second"]
     return result
 
@@ -153,60 +168,3 @@ def _fmt(r: dict[str, Any]) -> str:
     if "rejection" in r:
         text += f"; with rejection sampling: {_scores(r['rejection'])}, {100 * r['rejection']['acceptance']:.1f}% accepted"
     return text
-
-
-def table(result: dict[str, Any]) -> str:
-    """A plain-text table of the result."""
-
-    def cell(d: dict[str, Any], key: str, scale: float = 1.0, fmt: str = ".2f") -> str:
-        m, e = d.get(key), d.get(f"{key}_stderr")
-        if m is None:
-            return "n/a"
-        return f"{m * scale:{fmt}}" + (f" ± {e * scale:{fmt}}" if e is not None else "")
-
-    k = 8 if result["dataset"] == "ring" else 25
-    lines = [f"mixture {result['dataset']}: {result['protocol_note']}", f"{'method':<28} {'modes /' + str(k):>14} {'HQ %':>14} {'reverse KL':>14} {'steps/s':>10}"]
-    for name in ("brushwork", "baseline"):
-        d = result[name]
-        lines.append(f"{name + ' (' + d['config'] + ')':<28} {cell(d, 'modes'):>14} {cell(d, 'high_quality', 100, '.1f'):>14} {cell(d, 'reverse_kl', 1, '.3f'):>14} {d['steps_per_second']:>10.1f}")
-    for name in ("brushwork", "baseline"):
-        d = result.get(f"{name}_rejection")
-        if d is not None:
-            lines.append(f"{name + ' + rejection sampling':<28} {cell(d, 'modes'):>14} {cell(d, 'high_quality', 100, '.1f'):>14} {cell(d, 'reverse_kl', 1, '.3f'):>14} {'':>10} accepted {100 * d['acceptance']:.1f}%")
-    lines.append(f"{'brushwork step, timed':<28} {'':>14} {'':>14} {'':>14} {result['step_steps_per_second']:>10.1f}")
-    lines.append(f"{'plain reference loop, timed':<28} {'':>14} {'':>14} {'':>14} {result['reference_steps_per_second']:>10.1f}")
-    for name, p in result["paper"].items():
-        lines.append(f"{'PacGAN paper: ' + name:<28} {p['modes']:>14.1f} {100 * p['high_quality']:>14.1f} {p['reverse_kl']:>14.2f}")
-    lines.append(f"throughput: {result['speedup']:.2f}x the plain reference loop (same model, timed alternately, best of 2; the steps/s column is whole training runs with diagnostics)")
-    return "\n".join(lines)
-
-
-@click.command(help="Mode collapse on 2-D Gaussian mixtures: Brushwork's best preset vs the plain GAN.\n\n" + PROTOCOL.replace("\n", " "))
-@click.option("--dataset", type=click.Choice(["grid", "ring"]), default="grid", show_default=True)
-@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Independent runs per method (the papers use 10).")
-@click.option("--steps", type=click.IntRange(1), default=12_000, show_default=True, help="Generator steps per run, for both methods (PacGAN: 400,000).")
-@click.option("--preset", help="Brushwork's preset (default: pacgan-<dataset>; its data set is replaced by --dataset).")
-@click.option("--config", type=click.Path(dir_okay=False), help="Brushwork's config file instead of a preset.")
-@click.option("--samples", type=click.IntRange(1), default=2500, show_default=True, help="Generated samples scored per run.")
-@click.option("--ref-steps", type=click.IntRange(1), default=200, show_default=True, help="Steps timed for Brushwork's step and the plain reference loop (twice each, alternately).")
-@click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: a temporary folder).")
-@click.option("--threads", type=int, default=1, show_default=True, help="CPU threads for torch (0 = torch's default).")
-@click.option("--baseline-seeds", type=click.IntRange(1, 100), help="Train the baseline on only the first N seeds (default: all).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Runs trained at once (worker processes of one thread each).")
-@click.option("--rejection/--no-rejection", default=False, show_default=True, help="Also score discriminator rejection sampling (`gan sample --rejection`), in rows of their own.")
-@click.option("--rejection-quantile", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True, help="With --rejection: DRS's gamma as a quantile of the acceptance score.")
-@click.option("--rejection-calibrate", type=click.IntRange(0), default=500, show_default=True, help="With --rejection: steps of discriminator fine-tuning before sampling.")
-@quiet_option
-@json_option
-def command(dataset, seeds, steps, preset, config, samples, ref_steps, out, threads, baseline_seeds, jobs, rejection, rejection_quantile, rejection_calibrate, quiet, as_json) -> None:
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    log = (lambda m: click.echo(m, err=True)) if not quiet else (lambda m: None)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = run_bench(dataset, seeds, steps, config, samples, ref_steps, Path(out or tmp), log=log, preset=preset, jobs=jobs, baseline_seeds=baseline_seeds, rejection=rejection_quantile if rejection else None, calibrate_steps=rejection_calibrate)
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(table(result))

@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import click
 import torch
 import torch.nn.functional as F
 
-from ..commands.common import device_option, emit_json, json_option, resolve_device
 from ..errors import BrushworkError
 from ..imageio import list_images, load_image, resize, save_image
 
@@ -130,8 +128,8 @@ class Scorer:
         return scores
 
 
-def run_quality(pairs: list[tuple[Path, Path]], methods: list[Method], out_dir: Path, *, size: int = 512,
-                scorer: Scorer | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def score_methods(pairs: list[tuple[Path, Path]], methods: list[Method], out_dir: Path, *, size: int = 512,
+                  scorer: Scorer | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run ``methods`` on ``pairs`` at ``size``, score, and write images, contact sheet and page.
 
     Returns ``{"size", "pairs", "methods": {name: {score: mean, "n": pairs run}}, "rows": [...],
@@ -228,47 +226,27 @@ def write_page(rows: list[dict[str, Any]], summary: dict[str, dict[str, float]],
     return path
 
 
-def table(result: dict[str, Any]) -> str:
-    """The per-method means as a plain-text table."""
-    lines = [f"{'method':<20}" + "".join(f"{k:>10}" for k in SCORES) + f"{'pairs':>7}"]
-    for name, s in result["methods"].items():
-        lines.append(f"{name:<20}" + "".join(f"{s[k]:>10.4f}" if k in s else f"{'-':>10}" for k in SCORES) + f"{s['n']:>7}")
-    return "\n".join(lines + [f"note: {n}" for n in result["notes"]] + [f"contact sheet: {result['contact_sheet']}"])
-
-
 def _shared_data() -> Path:
     return Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
-@click.command("quality")
-@click.option("--pairs", "pairs_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder with content/ and style/ subfolders (same stems pair up; else every combination). Default: the shared photos x paintings.")
-@click.option("--max-pairs", type=click.IntRange(min=0), default=12, show_default=True, help="Cap on the default pairs, spread over photos and paintings (0: all).")
-@click.option("--methods", help=f"Comma-separated subset of {', '.join(('optimize', 'adain', 'wct', 'gram', 'magenta', 'fast'))} (default: all).")
-@click.option("--size", type=click.IntRange(64, 2048), default=512, show_default=True, help="Long side of every output in px.")
-@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("bench-quality"), show_default=True, help="Folder for images, contact sheet and page.")
-@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True, help="torch CPU threads (0: torch's default).")
-@device_option
-@json_option
-def command(pairs_dir: Path | None, max_pairs: int, methods: str | None, size: int, out_dir: Path, threads: int, device: str, as_json: bool) -> None:
-    """Every stylisation method on the same pairs, scored in spaces it does not optimise in."""
+def run_quality(pairs_dir: Path | None = None, max_pairs: int = 12, methods: list[str] | None = None, size: int = 512,
+                out_dir: Path = Path("bench-quality"), device: str = "cpu",
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The whole bench: the pairs of ``pairs_dir`` (:func:`pairs_in`; default: the shared photos x
+    paintings, capped at ``max_pairs``), the ``methods`` that load here (default: all), scored by
+    :func:`score_methods`; adds a note for each method left out and the torch thread count."""
     from .quality_methods import available_methods
 
-    if threads:
-        torch.set_num_threads(threads)
     if pairs_dir is not None:
         pairs = pairs_in(pairs_dir)
     else:
         data = _shared_data()
         pairs = default_pairs(data / "content", data / "style", max_pairs)
-    device = resolve_device(device)
-    chosen, notes = available_methods([m.strip() for m in methods.split(",") if m.strip()] if methods else None, device)
+    chosen, notes = available_methods(methods, device)
     if not chosen:
         raise BrushworkError("none of the methods asked for could be loaded: " + "; ".join(notes))
-    say = None if as_json else (lambda line: click.echo(line, err=True))
-    result = run_quality(pairs, chosen, out_dir, size=size, scorer=Scorer(device), progress=say)
+    result = score_methods(pairs, chosen, out_dir, size=size, scorer=Scorer(device), progress=progress)
     result["notes"] = notes + result["notes"]
     result["threads"] = torch.get_num_threads()
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(table(result))
+    return result

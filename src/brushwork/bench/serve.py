@@ -13,6 +13,7 @@ server measured in the same run (the baseline).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -27,9 +28,6 @@ import time
 import uuid
 from pathlib import Path
 
-import click
-
-from ..commands.common import emit_json, json_option
 from ..errors import BrushworkError
 
 FINISHED = ("done", "failed", "cancelled", "interrupted")
@@ -229,67 +227,94 @@ def _wait_for(predicate, timeout: float) -> bool:
     return False
 
 
-def run_load_check(*, clients: int = 8, jobs_per_client: int = 2, workers: int = 1, queue_size: int = 4, size: int = 64,
-                   iterations: int = 30, restart: bool = True, threads: int = 1, worker_nice: int = 10, timeout: float = 600,
-                   data_dir: Path | None = None) -> dict:
-    """Run the protocol above and return the report (see ``brushwork bench serve --help``)."""
-    t0 = time.time()
-    tmp = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="brushwork-bench-serve-")
-    data_dir = Path(data_dir or tmp.name)
-    port = _free_port()
-    server = Server(data_dir, port, workers, queue_size, threads, worker_nice)
-    form = {"method": "gatys", "size": str(size), "initial_iterations": str(iterations), "iterations": str(max(1, iterations // 4))}
-    check = LoadCheck(port, jobs_per_client, form, _images(size))
-    rounds = 2 if restart else 1
+def _crash_point(check: LoadCheck, clients: int):
+    """True once a job is done and another running (or nothing is left to interrupt)."""
+
+    def ready() -> bool:
+        with check.lock:
+            states = list(check.seen.values())
+            if check.rounds_submitted < clients:
+                return False
+        if len(states) == len(check.accepted) and all(x in FINISHED for x in states):
+            return True
+        return "done" in states and "running" in states
+
+    return ready
+
+
+def _all_finished(check: LoadCheck, clients: int, rounds: int):
+    def finished() -> bool:
+        with check.lock:
+            submitted = check.rounds_submitted == clients * rounds
+            return submitted and all(check.seen.get(i) in FINISHED for i in check.accepted)
+
+    return finished
+
+
+def _crash_and_restart(server: Server, check: LoadCheck, clients: int, timeout: float) -> dict:
+    """Kill the server at the crash point and start it again; the job states it was killed with."""
+    _wait_for(_crash_point(check, clients), timeout)
+    with check.lock:
+        states = list(check.seen.values())
+    server.kill()
+    server.start()
+    return {"running": states.count("running"), "queued": states.count("queued")}
+
+
+def _drive(server: Server, check: LoadCheck, clients: int, rounds: int, timeout: float) -> tuple[dict, dict]:
+    """Start the server and the client threads, run the rounds (a crash between them), account
+    for every job; ``(report, states the crash hit)``. The server is stopped in the end."""
     barrier = threading.Barrier(clients + 1)
-    threads_ = [threading.Thread(target=check.client, args=(barrier, rounds), daemon=True) for _ in range(clients)]
-    prober = threading.Thread(target=check.prober, daemon=True)
-    killed_while = {}
+    threads = [threading.Thread(target=check.client, args=(barrier, rounds), daemon=True) for _ in range(clients)]
+    threads.append(threading.Thread(target=check.prober, daemon=True))
+    killed_with: dict = {}
     try:
         server.start()
-        for t in threads_ + [prober]:
+        for t in threads:
             t.start()
         barrier.wait()  # round 1
-        if restart:
-            def crash_point() -> bool:
-                with check.lock:
-                    states = list(check.seen.values())
-                    if check.rounds_submitted < clients:
-                        return False
-                if len(states) == len(check.accepted) and all(x in FINISHED for x in states):
-                    return True  # nothing left to interrupt
-                return "done" in states and "running" in states
-            _wait_for(crash_point, timeout)
-            with check.lock:
-                killed_while = {"running": list(check.seen.values()).count("running"), "queued": list(check.seen.values()).count("queued")}
-            server.kill()
-            server.start()
+        if rounds > 1:
+            killed_with = _crash_and_restart(server, check, clients, timeout)
             barrier.wait()  # round 2
-        def all_finished() -> bool:
-            with check.lock:
-                submitted = check.rounds_submitted == clients * rounds
-                return submitted and all(check.seen.get(i) in FINISHED for i in check.accepted)
-        _wait_for(all_finished, timeout)
+        _wait_for(_all_finished(check, clients, rounds), timeout)
         check.stop.set()
-        for t in threads_ + [prober]:
+        for t in threads:
             t.join(10)
-        report = _account(Client(port), check)
-        report.update(_idle_baseline(Client(port), check.accepted))
+        report = _account(Client(server.port), check)
+        report.update(_idle_baseline(Client(server.port), check.accepted))
     finally:
         check.stop.set()
         server.stop()
-        if tmp is not None:
-            tmp.cleanup()
+    return report, killed_with
+
+
+def _verdict(report: dict) -> dict:
+    """Busy-vs-idle p95 ratios and whether the target (p95 < 50 ms, nothing lost) was met."""
     p95 = report["status_ms"]["p95"], report["list_ms"]["p95"]
     idle = report["idle_status_ms"]["p95"], report["idle_list_ms"]["p95"]
+    return {"p95_ratio_status_busy_vs_idle": round(p95[0] / idle[0], 2) if p95[0] and idle[0] else None,
+            "p95_ratio_list_busy_vs_idle": round(p95[1] / idle[1], 2) if p95[1] and idle[1] else None,
+            "target_p95_ms": 50.0, "target_met": bool(p95[0] and p95[1] and max(p95) < 50 and report["lost"] == 0)}
+
+
+def run_serve(*, clients: int = 8, jobs_per_client: int = 2, workers: int = 1, queue_size: int = 4, size: int = 64,
+              iterations: int = 30, restart: bool = True, threads: int = 1, worker_nice: int = 10, timeout: float = 600,
+              data_dir: Path | None = None) -> dict:
+    """Run the protocol above and return the report (see ``brushwork bench serve --help``)."""
+    t0 = time.time()
+    folder = contextlib.nullcontext(str(data_dir)) if data_dir is not None else tempfile.TemporaryDirectory(prefix="brushwork-bench-serve-")
+    with folder as path:
+        port = _free_port()
+        server = Server(Path(path), port, workers, queue_size, threads, worker_nice)
+        form = {"method": "gatys", "size": str(size), "initial_iterations": str(iterations), "iterations": str(max(1, iterations // 4))}
+        check = LoadCheck(port, jobs_per_client, form, _images(size))
+        report, killed_with = _drive(server, check, clients, 2 if restart else 1, timeout)
     report.update(
         clients=clients, jobs_per_client=jobs_per_client, workers=workers, queue_size=queue_size, size=size,
-        iterations=iterations, torch_threads=threads, worker_nice=worker_nice, restart=restart, killed_with=killed_while,
-        p95_ratio_status_busy_vs_idle=round(p95[0] / idle[0], 2) if p95[0] and idle[0] else None,
-        p95_ratio_list_busy_vs_idle=round(p95[1] / idle[1], 2) if p95[1] and idle[1] else None,
-        target_p95_ms=50.0, target_met=bool(p95[0] and p95[1] and max(p95) < 50 and report["lost"] == 0),
-        seconds=round(time.time() - t0, 1), cpus=os.cpu_count(), load_avg_1min=round(os.getloadavg()[0], 2),
+        iterations=iterations, torch_threads=threads, worker_nice=worker_nice, restart=restart, killed_with=killed_with,
     )
+    report.update(_verdict(report))
+    report.update(seconds=round(time.time() - t0, 1), cpus=os.cpu_count(), load_avg_1min=round(os.getloadavg()[0], 2))
     return report
 
 
@@ -324,32 +349,3 @@ def _idle_baseline(client: Client, ids: list[str], calls: int = 100) -> dict:
             status_s.append(client.call("GET", f"/api/jobs/{ids[k % len(ids)]}")[2])
         list_s.append(client.call("GET", "/api/jobs?limit=100")[2])
     return {"idle_status_ms": _ms(status_s), "idle_list_ms": _ms(list_s)}
-
-
-@click.command(help=__doc__.split("\n\n", 1)[1].replace("\n", " "))
-@click.option("--clients", type=click.IntRange(1, 256), default=8, show_default=True, help="Concurrent clients.")
-@click.option("--jobs-per-client", type=click.IntRange(1, 100), default=2, show_default=True, help="Jobs each client submits per round.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--queue-size", type=click.IntRange(1, 10_000), default=4, show_default=True)
-@click.option("--size", type=click.IntRange(16, 2048), default=64, show_default=True, help="Output long side of each job (px).")
-@click.option("--iterations", type=click.IntRange(1, 5000), default=30, show_default=True, help="Iterations at the first scale of each job.")
-@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads of the server.")
-@click.option("--worker-nice", type=click.IntRange(0, 19), default=10, show_default=True, help="The server's --worker-nice.")
-@click.option("--restart/--no-restart", default=True, show_default=True, help="Kill the server in the middle and start it again.")
-@click.option("--timeout", type=click.FloatRange(10), default=600, show_default=True, help="Seconds to wait for the jobs.")
-@json_option
-def command(clients, jobs_per_client, workers, queue_size, size, iterations, threads, worker_nice, restart, timeout, as_json) -> None:
-    r = run_load_check(clients=clients, jobs_per_client=jobs_per_client, workers=workers, queue_size=queue_size, size=size,
-                       iterations=iterations, restart=restart, threads=threads, worker_nice=worker_nice, timeout=timeout)
-    if as_json:
-        emit_json(r)
-        return
-    click.echo(f"serve load check: {clients} clients x {jobs_per_client} jobs x {2 if restart else 1} rounds, {workers} worker(s), "
-               f"queue {queue_size}, {size} px jobs; load average {r['load_avg_1min']} on {r['cpus']} CPUs")
-    click.echo(f"  jobs: {r['submitted']} submitted, {r['accepted']} accepted, {r['rejected_429']} rejected (429), "
-               f"{r['completed']} completed, {r['interrupted']} interrupted by the restart, {r['failed']} failed, {r['lost']} lost")
-    for name in ("status", "list"):
-        busy, idle = r[f"{name}_ms"], r[f"idle_{name}_ms"]
-        click.echo(f"  {name:<6} while busy: p50 {busy['p50']} ms, p95 {busy['p95']} ms (n={busy['n']}); "
-                   f"idle: p95 {idle['p95']} ms; ratio {r[f'p95_ratio_{name}_busy_vs_idle']}")
-    click.echo(f"  target (p95 < 50 ms, 0 lost): {'met' if r['target_met'] else 'MISSED'}")

@@ -21,10 +21,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import click
 import torch
-
-from ..commands.common import device_option, emit_json, json_option, resolve_device
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_2"
@@ -140,29 +137,34 @@ def _inputs(size: int, device: str):
     return content, style
 
 
-@click.command("stylize")
-@click.option("--size", type=click.IntRange(64, 2048), default=512, show_default=True, help="Output long side in px.")
-@click.option("--reference-iterations", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Also save both results side by side to this folder.")
-@device_option
-@json_option
-def command(size: int, reference_iterations: int, out: Path | None, device: str, as_json: bool) -> None:
-    """Time default stylisation against single-scale Gram + L-BFGS (300 iterations) on the same inputs.
+def _run_row(seconds: float, iterations: int, loss: float, gflop: float, distance: float, reached: float | None) -> dict:
+    return {"seconds": round(seconds, 2), "iterations": iterations, "loss": round(loss, 5),
+            "seconds_per_iteration": round(seconds / iterations, 4), "gflops": round(gflop / seconds, 1),
+            "color_distance": round(distance, 4), "time_to_reference": reached}
 
-    Inputs: scikit-image's astronaut photo and a generated brush-stroke painting,
-    both at --size. Reports seconds, seconds per iteration, the Gram objective of
-    each result, the speed-up, and GFLOP/s against a conv measured in this run.
-    """
+
+def _default_gflop(model, content: torch.Tensor, size: int, options) -> float:
+    """Analytic GFLOP of the default multi-scale schedule."""
+    from ..style.optimize import iteration_schedule, scale_sizes
+
+    sizes = scale_sizes(tuple(content.shape[-2:]), size, options.min_size)
+    counts = iteration_schedule(sizes, options)
+    deepest = max((*options.style_layers, *options.content_layers), key=model.names.index)
+    return sum(n * vgg_gflop_per_iteration(model, hw, deepest) for hw, n in zip(sizes, counts))
+
+
+def run_stylize(size: int = 512, reference_iterations: int = 300, device: str = "cpu", out: Path | None = None) -> dict:
+    """Time the default stylisation and the reference on the same inputs (see the module docstring);
+    ``out``: also save content | default | reference side by side there as ``bench_stylize.png``."""
     from ..backbones.vgg import load_vgg
     from ..imageio import save_image
-    from ..style.optimize import StyleOptions, iteration_schedule, scale_sizes, stylize_tensors
+    from ..metrics.color import color_distance
+    from ..style.optimize import StyleOptions, stylize_tensors
 
-    device = resolve_device(device)
     model = load_vgg("vgg16-hed", device=device, progress=False)
     content, style = _inputs(size, device)
     peak = conv_gflops(device)
     options = StyleOptions(size=size)
-
     default_trace, reference_trace = QualityTrace(style), QualityTrace(style)
     start = time.perf_counter()
     result = stylize_tensors(model, content, [style], options, callback=lambda p: default_trace(p.image))
@@ -170,41 +172,21 @@ def command(size: int, reference_iterations: int, out: Path | None, device: str,
     start = time.perf_counter()
     reference = reference_stylize(model, content, style, reference_iterations, reference_trace)
     reference_s = time.perf_counter() - start - reference_trace.paused
-    from ..metrics.color import color_distance
-
     final = {name: color_distance(img.cpu(), style.cpu()) for name, img in (("default", result.image), ("reference", reference))}
-
     score = gram_objective(model, content, style)
     with torch.no_grad():
         default_loss = float(score(result.image.to(device)[None]))
         reference_loss = float(score(reference[None]))
-    sizes = scale_sizes(tuple(content.shape[-2:]), size, options.min_size)
-    counts = iteration_schedule(sizes, options)
-    deepest = max((*options.style_layers, *options.content_layers), key=model.names.index)
-    default_flop = sum(n * vgg_gflop_per_iteration(model, hw, deepest) for hw, n in zip(sizes, counts))
     reference_flop = reference_iterations * vgg_gflop_per_iteration(model, tuple(content.shape[-2:]))
-    report = {
-        "default": {"seconds": round(default_s, 2), "iterations": result.iterations, "loss": round(default_loss, 5),
-                    "seconds_per_iteration": round(default_s / result.iterations, 4), "gflops": round(default_flop / default_s, 1),
-                    "color_distance": round(final["default"], 4), "time_to_reference": default_trace.time_to(final["reference"])},
-        "reference": {"seconds": round(reference_s, 2), "iterations": reference_iterations, "loss": round(reference_loss, 5),
-                      "seconds_per_iteration": round(reference_s / reference_iterations, 4), "gflops": round(reference_flop / reference_s, 1),
-                      "color_distance": round(final["reference"], 4), "time_to_reference": reference_trace.time_to(final["reference"])},
+    if out is not None:
+        save_image(torch.cat([content.cpu(), result.image, reference.cpu()], dim=2), out / "bench_stylize.png")
+    return {
+        "default": _run_row(default_s, result.iterations, default_loss, _default_gflop(model, content, size, options),
+                            final["default"], default_trace.time_to(final["reference"])),
+        "reference": _run_row(reference_s, reference_iterations, reference_loss, reference_flop,
+                              final["reference"], reference_trace.time_to(final["reference"])),
         "speedup": round(reference_s / default_s, 2),
         "conv_gflops": round(peak, 1),
         "size": [int(content.shape[2]), int(content.shape[1])],
         "device": device,
     }
-    if out is not None:
-        save_image(torch.cat([content.cpu(), result.image, reference.cpu()], dim=2), out / "bench_stylize.png")
-    if as_json:
-        emit_json(report)
-        return
-    click.echo(f"size {report['size'][0]}x{report['size'][1]} on {device}; conv throughput {peak:.0f} GFLOP/s")
-    click.echo(f"{'run':<10}{'seconds':>9}{'iters':>7}{'s/iter':>9}{'GFLOP/s':>9}{'gram loss':>11}{'colour':>9}{'t to ref':>10}")
-    for name in ("default", "reference"):
-        r = report[name]
-        reached = "never" if r["time_to_reference"] is None else f"{r['time_to_reference']:.1f}"
-        click.echo(f"{name:<10}{r['seconds']:>9.1f}{r['iterations']:>7}{r['seconds_per_iteration']:>9.3f}{r['gflops']:>9.1f}"
-                   f"{r['loss']:>11.4f}{r['color_distance']:>9.4f}{reached:>10}")
-    click.echo(f"speed-up {report['speedup']:.2f}x")

@@ -9,12 +9,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import click
 import torch
 import torch.nn.functional as F
-
-from ..commands.common import emit_json, json_option, quiet_option
-from ..translate.synthetic import TASKS
 
 PROTOCOL = """Protocol: domain A = {n_train} random {size} px crops of the training photos (scikit-image's
 astronaut, chelsea and rocket, plus the shared content photos except flowers and newyork, each
@@ -144,9 +140,15 @@ def _amp_on(cfg) -> bool:
     return build_model(cfg).amp_dtype is not None
 
 
-def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test: int, ref_steps: int, seed: int, out: Path, grid_dir: Path | None, variant: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole benchmark (see :data:`PROTOCOL`); returns the JSON object. ``variant``: config
-    overrides for both models (``input_skip``, ``d_layers``, ``lambda_identity``) to compare recipes."""
+def run_translate(task: str = "sepia", size: int = 32, steps: int = 1500, width: int = 32, n_train: int = 400, n_test: int = 64,
+                  ref_steps: int = 20, seed: int = 0, out: Path | None = None, grid_dir: Path | None = None,
+                  variant: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole benchmark (see :data:`PROTOCOL`), runs kept in ``out`` (default: a temporary
+    folder); returns the JSON object. ``variant``: config overrides for both models
+    (``input_skip``, ``d_layers``, ``lambda_identity``) to compare recipes."""
+    if out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_translate(task, size, steps, width, n_train, n_test, ref_steps, seed, Path(tmp), grid_dir, variant)
     from ..translate.config import TranslateConfig
     from ..translate.data import TranslationData
     from ..translate.synthetic import make_task
@@ -167,37 +169,3 @@ def run_bench(task: str, size: int, steps: int, width: int, n_train: int, n_test
         result[model].update(steps_per_second=ours, reference_steps_per_second=ref[model], speedup=ours / ref[model])
     result["reference_steps_per_second"] = ref
     return result
-
-
-@click.command(help="pix2pix and CycleGAN on a synthetic paired task, against the identity and a plain loop.\n\n" + PROTOCOL.format(n_train="--train", n_test="--test", size="--size").replace("\n", " "))
-@click.option("--task", type=click.Choice(TASKS), default="sepia", show_default=True)
-@click.option("--size", type=click.IntRange(32), default=32, show_default=True, help="Crop size in px (a multiple of 8).")
-@click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Generator updates per model.")
-@click.option("--width", type=click.IntRange(1), default=32, show_default=True, help="ngf = ndf, the networks' base width (64 in the papers).")
-@click.option("--train", "n_train", type=click.IntRange(1), default=400, show_default=True, help="Training crops.")
-@click.option("--test", "n_test", type=click.IntRange(1), default=64, show_default=True, help="Held-out test crops.")
-@click.option("--ref-steps", type=click.IntRange(1), default=20, show_default=True, help="Steps timed per round for each loop.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--grids", type=click.Path(file_okay=False), help="Save translate-pix2pix.png / translate-cyclegan.png here (rows: input | output | ground truth, two per row).")
-@click.option("--out", type=click.Path(file_okay=False), help="Keep the run folders here (default: temporary).")
-@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
-@click.option("--input-skip/--no-input-skip", default=True, show_default=True, help="CycleGAN generators with the input at their last layer (--no-input-skip: the paper's).")
-@click.option("--d-layers", type=click.IntRange(1, 3), help="PatchGAN depth (3: the paper's 70 px patches; default: suited to --size).")
-@click.option("--identity-weight", type=click.FloatRange(0), help="CycleGAN identity loss, times the cycle weight (default 0.5, the paper's).")
-@quiet_option
-@json_option
-def command(task, size, steps, width, n_train, n_test, ref_steps, seed, grids, out, threads, input_skip, d_layers, identity_weight, quiet, as_json) -> None:
-    if threads:
-        torch.set_num_threads(threads)
-    variant = {"input_skip": input_skip, "d_layers": d_layers, "lambda_identity": identity_weight}
-    with tempfile.TemporaryDirectory() as tmp:
-        r = run_bench(task, size, steps, width, n_train, n_test, ref_steps, seed, Path(out or tmp), Path(grids) if grids else None, {k: v for k, v in variant.items() if v is not None})
-    if as_json:
-        emit_json(r)
-        return
-    click.echo(f"translate bench: {task}, {size} px, {steps} steps, width {width}")
-    click.echo(f"  {'':<10} {'PSNR dB':>8} {'L1':>7} {'steps/s':>8} {'plain':>7} {'speedup':>8}")
-    click.echo(f"  {'identity':<10} {r['identity']['psnr']:>8.2f} {r['identity']['l1']:>7.4f}")
-    for m in ("pix2pix", "cyclegan"):
-        x = r[m]
-        click.echo(f"  {m:<10} {x['psnr']:>8.2f} {x['l1']:>7.4f} {x['steps_per_second']:>8.2f} {x['reference_steps_per_second']:>7.2f} {x['speedup']:>7.2f}x   (target: +3 dB, 1.3x)")

@@ -1,4 +1,8 @@
-"""`brushwork bench ...`: reproducible benchmarks that print a table or --json."""
+"""`brushwork bench ...`: reproducible benchmarks that print a table or --json.
+
+Each subcommand parses its options, calls a ``brushwork.bench.<name>.run_<name>()`` and hands
+the dict it returns to :func:`brushwork.commands.report.print_report`.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,33 @@ import click
 from ..cli import LazyGroup
 
 BENCHMARKS = {
-    "stylize": "brushwork.bench.stylize:command",
-    "mixture": "brushwork.bench.mixture:command",
-    "digits": "brushwork.bench.digits:command",
-    "features": "brushwork.bench.features:command",
-    "translate": "brushwork.bench.translate:command",
-    "families": "brushwork.bench.families:command",
-    "serve": "brushwork.bench.serve:command",
-    "infer": "brushwork.bench.infer:command",
-    "quality": "brushwork.bench.quality:command",
+    "stylize": "brushwork.commands.bench_style:stylize",
+    "infer": "brushwork.commands.bench_style:infer",
+    "quality": "brushwork.commands.bench_style:quality",
+    "mixture": "brushwork.commands.bench_gan:mixture",
+    "digits": "brushwork.commands.bench_gan:digits",
+    "families": "brushwork.commands.bench_gan:families",
+    "features": "brushwork.commands.bench_system:features",
+    "serve": "brushwork.commands.bench_system:serve",
+    "translate": "brushwork.commands.bench_translate:translate",
 }
 
 
 @click.group(cls=LazyGroup, lazy=BENCHMARKS)
 def bench() -> None:
     """Benchmarks: each times Brushwork against a reference measured in the same run."""
+
+
+def threads_option_with_default(default: int):
+    """``--threads`` as :data:`brushwork.commands.options.threads_option` (0 = torch's default),
+    for the benches whose own default is another count."""
+    return click.option("--threads", type=click.IntRange(0), default=default, show_default=True,
+                        help="CPU threads for torch (0 = torch's default).")
+
+
+def use_threads(threads: int) -> None:
+    """Apply ``--threads`` (0 leaves torch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
