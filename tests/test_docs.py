@@ -98,6 +98,20 @@ def test_relative_links_and_images_exist(page):
     assert not missing, f"{page.relative_to(ROOT)} links to missing {missing}"
 
 
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings (lower case, punctuation dropped, spaces to dashes)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", text, re.M)}
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_to_headings_name_existing_headings(page):
+    for target in local_targets(page):
+        path, _, anchor = target.partition("#")
+        if anchor and path.endswith(".md"):
+            assert anchor in anchors(page.parent / path), f"{page.relative_to(ROOT)}: no heading #{anchor} in {path}"
+
+
 def test_every_docs_page_is_linked_from_another_page():
     linked = set()
     for page in pages():
@@ -114,6 +128,8 @@ def test_link_check_sees_links_and_skips_code(tmp_path):
     page = tmp_path / "p.md"
     page.write_text("[a](x.md) ![b](img/y.jpg) [c](https://e.org) [d](#top)\n`[e](z.md)`\n```\n[f](w.md)\n```\n")
     assert local_targets(page) == ["x.md", "img/y.jpg"]
+    page.write_text("## AdaIN: adain-light\n## Magenta's `x` (y)\n")
+    assert anchors(page) == {"adain-adain-light", "magentas-x-y"}
 
 
 def commands_in(page: Path) -> list[list[str]]:
