@@ -162,17 +162,26 @@ def options_from(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, .
     return decorate
 
 
-def build(cls: type, kwargs: dict[str, Any], *, validate: bool = True, **fixed: Any) -> Any:
+def build(cls: type, kwargs: dict[str, Any], *, validate: bool = True, flags: dict[str, str] | None = None, **fixed: Any) -> Any:
     """An instance of ``cls`` from the command's keyword arguments: the generated ones are
     popped from ``kwargs``; ``fixed`` gives fields the command sets itself. A
-    :class:`BrushworkError` from ``validate()`` names the flags, not the fields."""
+    :class:`BrushworkError` from ``validate()`` names the popped fields' flags (and
+    ``flags``: ``{field: flag}`` of the fields set by hand-written options), not the fields."""
     hints = typing.get_type_hints(cls)
-    values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls) if f.name in kwargs}
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    values = {name: kwargs.pop(name) for name in list(by_name) if name in kwargs}
+    names = {name: flag_of(by_name[name]) for name in values}
+    names.update(flags or {})
     values = {k: list(v) if typing.get_origin(_strip_optional(hints[k])) is list and isinstance(v, tuple) else v for k, v in values.items()}
     values.update(fixed)
-    with flag_errors(cls):
+    try:
         obj = cls(**values)
         return obj.validate() if validate and hasattr(obj, "validate") else obj
+    except BrushworkError as exc:
+        renamed = _renamed(exc, names)
+        if renamed is exc:
+            raise
+        raise renamed from exc
 
 
 def flag_names(*classes: type, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -88,7 +88,7 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
             raise BrushworkError("--content is required (a folder of photos)")
         amp = amp_enabled(opts.pop("amp"), dev)
         cfg = build(FFTrainConfig, opts, kind=kind, content=str(opts.pop("content")), style=str(opts.pop("style")),
-                    half=not opts.pop("fp32_weights"), steps=opts.pop("steps") or 2000, amp=amp)
+                    half=not opts.pop("fp32_weights"), steps=opts.pop("steps") or 2000, amp=amp, flags={"steps": "--steps"})
         start(cfg, out, runtime=runtime.capture(threads, dev))
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     try:

@@ -49,7 +49,8 @@ def train_decoder(layer: str, content, styles, out: Path, resume: bool, threads:
         sources = [str(p) for p in (*content, *styles)]
         if not sources:
             raise BrushworkError("--content and/or --styles is required (folders of training images)")
-        cfg = build(DecoderTrainConfig, opts, layer=layer, sources=sources, steps=steps or 2000, half=not fp32_weights, amp=amp_enabled(amp, dev))
+        cfg = build(DecoderTrainConfig, opts, layer=layer, sources=sources, steps=steps or 2000, half=not fp32_weights, amp=amp_enabled(amp, dev),
+                    flags={"steps": "--steps"})
         start(cfg, out)
     try:
         result = train(cfg, out, resume=resume, device=dev, show_progress=show_progress(quiet, as_json))

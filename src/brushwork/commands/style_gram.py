@@ -51,7 +51,7 @@ def train_gram(content: Path | None, style_dir: Path | None, out: Path, steps: i
         if content is None or style_dir is None:
             raise BrushworkError("--content and --styles are required (folders of photos and of paintings)")
         cfg = build(GramTrainConfig, opts, content=str(content), style=str(style_dir), steps=steps or 2000, half=not fp32_weights,
-                    amp=amp_enabled(amp, resolve_device(device)))
+                    amp=amp_enabled(amp, resolve_device(device)), flags={"steps": "--steps"})
         start(cfg, out)
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     result = train(cfg, out, resume=resume, device=resolve_device(device), show_progress=show_progress(quiet, as_json), callback=note)

@@ -11,7 +11,9 @@ import click
 
 from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
+from ..translate.config import TranslateConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .options import AliasedOption, build, flag_names, options_from, threads_option
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None, help="a2b: domain A to B; b2a (CycleGAN only): B to A. Default: a2b for a run, a model folder's own direction.")
 model_choice = click.Choice(["cyclegan", "pix2pix"])
@@ -31,7 +33,6 @@ def _resume_config(run: Path, model: str | None, steps: int | None):
     when it was stopped before the first one) and the run's options."""
     from ..training.checkpoint import resume_checkpoint, verify_checkpoint
     from ..training.runs import read_run
-    from ..translate.config import TranslateConfig
 
     record = read_run(run, kind="translate")
     last = resume_checkpoint(run, _warn)
@@ -44,45 +45,52 @@ def _resume_config(run: Path, model: str | None, steps: int | None):
     return cfg, record["options"]
 
 
+RESUME_FIXED = ("size", "batch_size", "width", "amp", "seed")
+"""Options that define a translation run: given again with --resume they are refused."""
+
+
+def _given(names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` typed on this command line."""
+    ctx = click.get_current_context()
+    return [n for n in names if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+
+
 @translate.command()
-@click.option("--model", type=model_choice, help="cyclegan (two unpaired folders) or pix2pix (aligned pairs).  [default: cyclegan]")
+@options_from(TranslateConfig, only=("model",))
 @click.option("--a", "dir_a", type=click.Path(), help="Domain A: a folder (or .zip) of images; for pix2pix alone, side-by-side A|B images.")
 @click.option("--b", "dir_b", type=click.Path(), help="Domain B: a folder (or .zip); for pix2pix, files named like those in --a.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder (created; must not hold another run unless --resume).")
 @click.option("--size", type=click.IntRange(32), help="Training crop size in px (default 256, as the papers).")
 @click.option("--steps", type=click.IntRange(1), help="Total generator updates (default 2000; with --resume, a new total).")
-@click.option("--batch-size", type=click.IntRange(1), help="Images per step (default 1, as the papers).")
+@options_from(TranslateConfig, only=("batch_size",))
 @click.option("--width", type=click.IntRange(1), help="Base width ngf = ndf of the networks (default 64, as the papers).")
-@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), help="bfloat16 autocast (default auto: CUDA, and CycleGAN on CPUs with AMX).")
-@click.option("--seed", type=int, help="Random seed (default 0).")
-@click.option("--ckpt-every", type=click.IntRange(1), help="Checkpoint every N steps (default 500; may change on --resume).")
+@options_from(TranslateConfig, only=("amp", "seed", "ckpt_every"))
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its newest checkpoint stopped.")
 @device_option
-@click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own).")
+@threads_option
 @quiet_option
 @json_option
-def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, ckpt_every, resume, device, threads, quiet, as_json) -> None:
+def train(dir_a, dir_b, out, size, steps, width, resume, device, threads, quiet, as_json, **fields) -> None:
     """Train CycleGAN or pix2pix; checkpoints, sample grids and logs go to the run folder --out."""
     from ..training import runtime
     from ..training.loop import Interrupted
     from ..training.runs import create_run
-    from ..translate.config import TranslateConfig
     from ..translate.train import load_data
     from ..translate.train import train as run_training
 
     run = Path(out)
     if resume:
-        given = [n for n, v in (("--size", size), ("--batch-size", batch_size), ("--width", width), ("--amp", amp), ("--seed", seed)) if v is not None]
+        given = _given(RESUME_FIXED)
         if given:
-            raise BrushworkError(f"{given[0]} cannot change when resuming (only --steps and --ckpt-every may)")
-        cfg, options = _resume_config(run, model, steps)
-        cfg.ckpt_every = ckpt_every or cfg.ckpt_every
+            raise BrushworkError(f"{flag_names(TranslateConfig, extra={'width': '--width'})[given[0]]} cannot change when resuming (only --steps and --ckpt-every may)")
+        cfg, options = _resume_config(run, fields["model"] if _given(("model",)) else None, steps)
+        cfg.ckpt_every = fields["ckpt_every"] if _given(("ckpt_every",)) else cfg.ckpt_every
         dir_a, dir_b = dir_a or options.get("a"), dir_b or options.get("b")
         dev = resolve_device(runtime.restore(options.get("runtime"), threads=threads, device=device, warn=_warn))
     else:
         dev = resolve_device(device)
-        values = {"model": model, "size": size or 256, "steps": steps, "batch_size": batch_size, "ngf": width, "ndf": width, "amp": amp, "seed": seed, "ckpt_every": ckpt_every}
-        cfg = TranslateConfig(**{k: v for k, v in values.items() if v is not None})
+        sized = {"size": size or 256, **({"steps": steps} if steps else {}), **({"ngf": width, "ndf": width} if width else {})}
+        cfg = build(TranslateConfig, fields, flags={"size": "--size", "steps": "--steps", "ngf": "--width", "ndf": "--width"}, **sized)
         run_env = runtime.capture(threads, dev)
     if not dir_a:
         raise BrushworkError("--a is required (a folder of domain-A images)")
@@ -114,7 +122,7 @@ def train(model, dir_a, dir_b, out, size, steps, batch_size, width, amp, seed, c
 @click.argument("source", type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output image (for one input image) or folder (for a folder).")
 @direction_option
-@click.option("--model", type=model_choice, help="Refuse the run unless it was trained as this model.")
+@click.option("--arch", "--model", "model", type=model_choice, cls=AliasedOption, hidden_names=("--model",), help="Refuse the run unless it was trained as this architecture.")
 @click.option("--size", "long_side", type=click.IntRange(16), help="Resize each input so its long side is this many px first (default: as it is).")
 @device_option
 @json_option

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..bounds import check_float, check_int, check_types
 from ..config import ConfigBase, checked, require
@@ -37,12 +37,12 @@ class TranslateConfig(ConfigBase):
     error_prefix = "translation config: "
     legacy_defaults = LEGACY
 
-    model: str = "cyclegan"
+    model: str = field(default="cyclegan", metadata={"choices": MODELS, "flag": "--arch", "aliases": ("--model",), "help": "cyclegan (two unpaired folders) or pix2pix (aligned pairs)."})
     size: int = 64
     load_size: int | None = None
     flip: bool = True
     steps: int = 2000
-    batch_size: int = 1
+    batch_size: int = field(default=1, metadata={"min": 1, "help": "Images per step (1, as the papers)."})
     lr: float = 2e-4
     beta1: float = 0.5
     decay_from: float = 0.5
@@ -58,10 +58,10 @@ class TranslateConfig(ConfigBase):
     lambda_identity: float = 0.5
     lambda_l1: float = 100.0
     pool_size: int = 50
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "Random seed."})
     fused: bool = True
-    amp: str = "auto"
-    ckpt_every: int = 500
+    amp: str = field(default="auto", metadata={"choices": ("auto", "bf16", "off"), "help": "bfloat16 autocast (auto: CUDA, and CycleGAN on CPUs with AMX)."})
+    ckpt_every: int = field(default=500, metadata={"min": 1, "help": "Checkpoint every N steps (may change on --resume)."})
     sample_every: int = 250
     log_every: int = 50
     keep_checkpoints: int = 2
