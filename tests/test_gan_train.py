@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from brushwork.gan import parts as parts_mod
 from brushwork.gan import train as train_mod
 from brushwork.gan.config import resolve_config
 from brushwork.gan.train import Interrupted, train
@@ -149,7 +150,7 @@ def test_amp_autocasts_to_bfloat16_where_native(tmp_path, monkeypatch):
     seen = []
     cfg = _cfg("cdcgan-digits", {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8}}, {"train": {"steps": 1}})
     for native in (True, False):
-        monkeypatch.setattr(train_mod, "fast_bf16", lambda device, native=native: native)
+        monkeypatch.setattr(parts_mod, "fast_bf16", lambda device, native=native: native)
         parts = train_mod.build_parts(cfg, train_mod.load_data(cfg), torch.device("cpu"), train_mod.DistInfo())
         hook = parts.D.from_rgb.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
         train_mod.train_step(cfg, parts, train_mod.Position())
@@ -162,7 +163,7 @@ def test_amp_autocasts_to_bfloat16_where_native(tmp_path, monkeypatch):
 @pytest.mark.parametrize("preset", ["stylegan2-digits", "biggan-digits", "sagan-digits", "dcgan-digits"])
 def test_amp_trains_every_family(tmp_path, monkeypatch, preset):
     """bfloat16 autocast (forced on, as on a bf16-native device) runs a few steps of each family and keeps the weights finite."""
-    monkeypatch.setattr(train_mod, "fast_bf16", lambda device: True)
+    monkeypatch.setattr(parts_mod, "fast_bf16", lambda device: True)
     small = {"model": {"g_width": 8, "d_width": 8, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8, "amp": True, "ckpt_every": 3}}
     if preset == "stylegan2-digits":
         small["train"].update(r1_every=2, pl_weight=1.0, pl_every=2)

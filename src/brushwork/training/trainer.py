@@ -1,4 +1,5 @@
-"""The run of a single-network trainer (fast, AdaIN, reconstruction decoders, linear transform).
+"""The trainer protocol (:class:`TrainerProtocol`, run by :func:`drive`) and the ready-made run of a
+single-network trainer (fast, AdaIN, reconstruction decoders, linear transform).
 
 A trainer supplies a :class:`Trainer`: one optimisation step, the objects whose state makes a
 checkpoint (modules, optimisers, generators: the arguments of
@@ -13,15 +14,74 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import torch
 
 from ..errors import BrushworkError
 from ..imagegrid import save_grid
 from . import checkpoint as ckpt
+from .distributed import DistInfo
 from .loop import Callback, LoopResult, LoopSpec, every, run_steps
 from .metrics_log import MetricsLog
+
+
+@runtime_checkable
+class TrainerProtocol(Protocol):
+    """What every trainer is, in the order a run uses it.
+
+    * build: the trainer's constructor (or a ``build`` classmethod) makes the models,
+      optimisers, data and RNGs from a validated config.
+    * :meth:`restore`: load a checkpoint (its JSON path) and return the step it was taken at.
+    * :meth:`begin` / :meth:`close`: open and close what the periodic work writes to (logs),
+      ``begin`` told whether the run resumed.
+    * :meth:`step`: run optimisation step ``k`` (0-based: the step about to be done); its losses.
+    * :meth:`state`: the objects whose state a checkpoint holds (arguments of
+      :func:`~brushwork.training.checkpoint.pack_state`).
+    * :meth:`save`: write the checkpoint (and model folder) after ``step`` steps; its JSON path.
+    * :meth:`periodic`: the interval work after ``step`` steps (samples, diagnostics, the metric
+      log); extra metrics. Rank 0 only.
+
+    :func:`drive` runs any of them; :class:`Trainer` + :func:`run_training` is the ready-made
+    version for single-network trainers.
+    """
+
+    desc: str
+
+    def restore(self, checkpoint: Path) -> int: ...
+
+    def begin(self, resumed: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+    def step(self, k: int) -> dict[str, float]: ...
+
+    def state(self) -> tuple: ...
+
+    def save(self, step: int, metrics: dict[str, Any]) -> Path: ...
+
+    def periodic(self, step: int, losses: dict[str, float]) -> dict[str, Any]: ...
+
+
+def drive(trainer: TrainerProtocol, run_dir: Path, *, resume: bool, last_checkpoint: Path | None, total_steps: int, ckpt_every: int,
+          dist: DistInfo | None = None, show_progress: bool = False, max_steps_this_call: int | None = None) -> LoopResult:
+    """Restore ``trainer`` from ``last_checkpoint`` (see :func:`resume_point`; None: a fresh start),
+    open its logs (``begin(resume)``) and run it in ``run_dir`` to ``total_steps``; ``close`` afterwards."""
+    start = trainer.restore(last_checkpoint) if last_checkpoint is not None else 0
+    trainer.begin(resume)
+    spec = LoopSpec(step=trainer.step, save=trainer.save, periodic=trainer.periodic, total_steps=total_steps, ckpt_every=ckpt_every, desc=trainer.desc)
+    try:
+        return run_steps(spec, start_step=start, last_checkpoint=last_checkpoint, run_dir=run_dir, dist=dist, show_progress=show_progress,
+                         max_steps_this_call=max_steps_this_call)
+    finally:
+        trainer.close()
+
+
+def resume_point(run_dir: Path, resume: bool, emit: Callback) -> Path | None:
+    """The checkpoint to resume from (None: a fresh start); refuses to start over a run that has checkpoints."""
+    if not resume and ckpt.list_checkpoints(run_dir):
+        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
+    return ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
 
 
 @dataclass
@@ -63,9 +123,7 @@ class Schedule:
 def run_training(run_dir: Path, config: dict[str, Any], t: Trainer, sched: Schedule, *, resume: bool, emit: Callback,
                  show_progress: bool = False, max_steps_this_call: int | None = None) -> LoopResult:
     """Run (or resume) ``t`` in ``run_dir`` to ``sched.steps``; ``config`` is stored in every checkpoint."""
-    if not resume and ckpt.list_checkpoints(run_dir):
-        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
-    last = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
+    last = resume_point(run_dir, resume, emit)
     restored = ckpt.unpack_state(last, *t.state()) if last is not None else {}
     t.extra.update({k: restored[k] for k in t.extra if k in restored})
     start_step = int(restored.get("step", 0))
