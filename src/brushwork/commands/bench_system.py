@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
@@ -18,7 +17,7 @@ def features_table(report: dict[str, Any]) -> str:
     """Images per second per feature space, then the FID time against its 5 s target."""
     load = report["load_avg_1min"]
     lines = [f"device {report['device']}, {report['threads']} threads, batch {report['batch_size']}, {report['image_size']} px random images"
-             + (f", load average {load:.1f} on {os.cpu_count()} CPUs" if load is not None else ""),
+             + (f", load average {load:.1f} on {report['cpus']} CPUs" if load is not None else ""),
              f"{'features':<20} {'dim':>5} {'input':>6} {'img/s':>9}  weights"]
     for r in report["spaces"]:
         lines.append(f"{r['features']:<20} {r['dim']:>5} {r['input_px']:>6} {r['images_per_s']:>9.2f}  {r['weights']}")
