@@ -140,15 +140,28 @@ def style_metrics(
     Raises:
         BrushworkError: unpairable inputs, unreadable images, missing VGG weights.
     """
-    from tqdm import tqdm
-
     from ..backbones.vgg import load_vgg
-    from .evaluate import EvalOptions, fid_between
 
     out_refs = source_refs(outputs)
     content_refs = _pairs(outputs, contents, "content", len(out_refs))
     style_refs = _pairs(outputs, styles, "style", len(out_refs))
     vgg = load_vgg(backbone, device=device, progress=False)
+    content_d, gram_d, sw_d = _vgg_distances(vgg, out_refs, content_refs, style_refs, size=size, device=device, progress=progress)
+    n = len(out_refs)
+    note = "content distance is an unlearned LPIPS-like VGG distance, used in place of LPIPS in ArtFID"
+    fid, why = _style_fid(outputs, styles, n, inception_weights=inception_weights, device=device,
+                          batch_size=batch_size, progress=progress)
+    artfid = None if fid is None else (1 + content_d) * (1 + fid)
+    note += f"; {why}" if why else ""
+    return StyleMetrics(content_distance=content_d, gram_distance=gram_d, sliced_wasserstein=sw_d, fid=fid,
+                       artfid=artfid, features=backbone, n=n, note=note)
+
+
+def _vgg_distances(vgg, out_refs: list, content_refs: list, style_refs: list, *, size: int,
+                   device: str | torch.device, progress: bool) -> tuple[float, float, float]:
+    """Mean content distance, Gram distance and sliced Wasserstein distance over the triples."""
+    from tqdm import tqdm
+
     layers = sorted(set(CONTENT_LAYERS) | set(STYLE_LAYERS), key=vgg.names.index)
 
     def acts(ref):
@@ -172,26 +185,25 @@ def style_metrics(
         sums[1] += gram_distance({k: o[k] for k in STYLE_LAYERS}, s)
         sums[2] += sliced_wasserstein({k: o[k] for k in STYLE_LAYERS}, s)
     n = len(out_refs)
-    content_d, gram_d, sw_d = (v / n for v in sums)
+    return sums[0] / n, sums[1] / n, sums[2] / n
 
-    note = "content distance is an unlearned LPIPS-like VGG distance, used in place of LPIPS in ArtFID"
-    fid = artfid = None
+
+def _style_fid(outputs: str | os.PathLike, styles: str | os.PathLike, n: int, *, inception_weights: str | os.PathLike | None,
+               device: str | torch.device, batch_size: int, progress: bool) -> tuple[float | None, str]:
+    """FID of the outputs against the style images, and a note (why there is none, or its bias)."""
+    from .evaluate import EvalOptions, fid_between
+
     try:
         options = EvalOptions(features="inception", weights=inception_weights, device=device,
                               batch_size=batch_size, progress=progress)
         options.extractor()
     except BrushworkError as exc:
-        note += f"; no FID/ArtFID: {exc}"
-    else:
-        if len(source_refs(styles)) < 2 or n < 2:
-            note += "; no FID/ArtFID: FID needs at least 2 outputs and 2 style images"
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result, _ = fid_between(outputs, styles, options, allow_singular=True)
-            fid = result.fid
-            artfid = (1 + content_d) * (1 + fid)
-            if result.singular:
-                note += "; FID on no more images than its 2048 feature dimensions is biased upward (degenerate covariance)"
-    return StyleMetrics(content_distance=content_d, gram_distance=gram_d, sliced_wasserstein=sw_d, fid=fid,
-                       artfid=artfid, features=backbone, n=n, note=note)
+        return None, f"no FID/ArtFID: {exc}"
+    if len(source_refs(styles)) < 2 or n < 2:
+        return None, "no FID/ArtFID: FID needs at least 2 outputs and 2 style images"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result, _ = fid_between(outputs, styles, options, allow_singular=True)
+    if result.singular:
+        return result.fid, "FID on no more images than its 2048 feature dimensions is biased upward (degenerate covariance)"
+    return result.fid, ""
