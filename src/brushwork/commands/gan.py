@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from ..errors import BrushworkError
+from ..gan.config import TrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .options import overrides_from, pop_overrides, threads_option
 
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
 
-threads_option = click.option("--threads", type=int, default=0, show_default=True, help="CPU threads for torch (0 = torch's default; with --resume, the run's own). 1 is fastest for small models on a busy machine.")
 
 
 @click.group()
@@ -24,16 +25,10 @@ def gan() -> None:
     """Generative adversarial networks: train, sample, interpolate, export."""
 
 
-def _overrides(sets: tuple[str, ...], steps: int | None, batch_size: int | None, data: str | None, seed: int | None) -> list[dict[str, Any]]:
+def _overrides(sets: tuple[str, ...], direct: dict[str, Any], data: str | None) -> list[dict[str, Any]]:
     from ..gan.config import parse_override
 
-    out = [parse_override(s) for s in sets]
-    if steps is not None:
-        out.append({"train": {"steps": steps}})
-    if batch_size is not None:
-        out.append({"train": {"batch_size": batch_size}})
-    if seed is not None:
-        out.append({"train": {"seed": seed}})
+    out = [parse_override(s) for s in sets] + pop_overrides(TrainConfig, direct, "train")
     if data is not None:
         out.append({"data": {"dataset": "folder", "path": data}} if data not in ("digits", "ring", "grid") else {"data": {"dataset": data}})
     return out
@@ -72,10 +67,9 @@ def warn(message: str) -> None:
 @click.option("--preset", help="Named preset: mlp-digits, dcgan-digits, wgan-gp-grid, sngan-folder, gan-ring, gan-grid, pacgan-ring, pacgan-grid.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or YAML config (may name a preset to start from).")
 @click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override one config value, e.g. --set train.lr_g=1e-4 (repeatable).")
-@click.option("--steps", type=int, help="Total generator steps (shortcut for --set train.steps=N).")
-@click.option("--batch-size", type=int, help="Global batch size (split over torchrun processes).")
+@overrides_from(TrainConfig, only=("steps", "batch_size"))
 @click.option("--data", help="Training data: digits, ring, grid, or a folder / .zip of images.")
-@click.option("--seed", type=int, help="Random seed.")
+@overrides_from(TrainConfig, only=("seed",))
 @click.option("--out", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder that holds numbered run folders.")
 @click.option("--name", help="Run folder name under --out (default: next number + preset).")
 @click.option("--resume", "resume_run", type=click.Path(), help="Continue this run folder exactly where its newest checkpoint stopped.")
@@ -83,7 +77,7 @@ def warn(message: str) -> None:
 @threads_option
 @quiet_option
 @json_option
-def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, resume_run, device, threads, quiet, as_json) -> None:
+def train(preset, config_file, sets, data, out, name, resume_run, device, threads, quiet, as_json, **direct) -> None:
     """Train a GAN; checkpoints, samples and metrics go to a run folder.
 
     Under `torchrun --nproc_per_node=N -m brushwork gan train ...` it trains data-parallel
@@ -95,7 +89,7 @@ def train(preset, config_file, sets, steps, batch_size, data, seed, out, name, r
     from ..training import distributed, runtime
     from ..training.runs import create_run, read_run
 
-    overrides = _overrides(sets, steps, batch_size, data, seed)
+    overrides = _overrides(sets, direct, data)
     if resume_run:
         if preset or config_file or name:
             raise BrushworkError("--resume takes the run's own config; drop --preset/--config/--name")

@@ -162,6 +162,29 @@ def options_from(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, .
     return decorate
 
 
+def overrides_from(cls: type, *, only: tuple[str, ...]) -> Callable:
+    """Decorator adding options that override fields of ``cls`` in a layered config (preset,
+    file, ``--set``): like :func:`options_from`, but with no default (None: keep the config's)."""
+    hints = typing.get_type_hints(cls)
+    chosen = cli_fields(cls, only=only)
+
+    def decorate(command: Callable) -> Callable:
+        for f in reversed(chosen):
+            help_text = f"{f.metadata.get('help', '')} [default: the config's; built-in {_default(f)}]".strip()
+            command = click.option(flag_of(f), *f.metadata.get("aliases", ()), f.name, cls=AliasedOption, hidden_names=tuple(f.metadata.get("aliases", ())),
+                                   field_name=f.name, owner=cls, type=_click_type(f, hints[f.name]), default=None, help=help_text)(command)
+        return command
+
+    return decorate
+
+
+def pop_overrides(cls: type, kwargs: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    """The ``{section: {field: value}}`` overrides of the given :func:`overrides_from` options
+    (popped from ``kwargs``)."""
+    values = {f.name: kwargs.pop(f.name) for f in dataclasses.fields(cls) if f.name in kwargs}
+    return [{section: {k: v}} for k, v in values.items() if v is not None]
+
+
 def build(cls: type, kwargs: dict[str, Any], *, validate: bool = True, flags: dict[str, str] | None = None, **fixed: Any) -> Any:
     """An instance of ``cls`` from the command's keyword arguments: the generated ones are
     popped from ``kwargs``; ``fixed`` gives fields the command sets itself. A

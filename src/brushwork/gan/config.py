@@ -93,8 +93,8 @@ class TrainConfig(ConfigBase):
     vgg16-hed or classifier:PATH) against the training folder (folder data sets only)."""
 
     loss: str = "nonsat"
-    steps: int = 2000
-    batch_size: int = 64
+    steps: int = field(default=2000, metadata={"help": "Total generator steps (shortcut for --set train.steps=N)."})
+    batch_size: int = field(default=64, metadata={"aliases": ("--batch",), "help": "Global batch size (split over torchrun processes)."})
     n_critic: int = 1
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -108,7 +108,7 @@ class TrainConfig(ConfigBase):
     ema_start: int = 0
     augment: str = ""
     lr_decay: str = "none"
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "Random seed."})
     log_every: int = 50
     sample_every: int = 500
     diag_every: int = 500
