@@ -297,6 +297,21 @@ def _run_scale(objective: _Objective, image: torch.Tensor, n_iter: int, opts: St
     return x.detach()[0].clamp(0, 1)
 
 
+def _style_blend(content: torch.Tensor, styles: list[torch.Tensor], mask: torch.Tensor | None, opts: StyleOptions) -> list[float]:
+    """The normalised weight of each style image, after checking the styles and the mask fit together."""
+    if not styles:
+        raise BrushworkError("give at least one style image")
+    if mask is not None:
+        if tuple(mask.shape[-2:]) != tuple(content.shape[-2:]):
+            raise BrushworkError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the content is {content.shape[-1]}x{content.shape[-2]}; they must match")
+        if len(styles) > 2:
+            raise BrushworkError("with a mask give one style (inside) or two (inside, outside)")
+    blend = list(opts.style_blend or [1.0] * len(styles))
+    if len(blend) != len(styles):
+        raise BrushworkError(f"got {len(blend)} style weights for {len(styles)} style images")
+    return [w / sum(blend) for w in blend]
+
+
 def stylize_tensors(
     model: VGGFeatures,
     content: torch.Tensor,
@@ -320,17 +335,7 @@ def stylize_tensors(
     """
     opts = options.validate()
     model.set_padding("replicate")
-    if not styles:
-        raise BrushworkError("give at least one style image")
-    if mask is not None:
-        if tuple(mask.shape[-2:]) != tuple(content.shape[-2:]):
-            raise BrushworkError(f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the content is {content.shape[-1]}x{content.shape[-2]}; they must match")
-        if len(styles) > 2:
-            raise BrushworkError("with a mask give one style (inside) or two (inside, outside)")
-    blend = list(opts.style_blend or [1.0] * len(styles))
-    if len(blend) != len(styles):
-        raise BrushworkError(f"got {len(blend)} style weights for {len(styles)} style images")
-    blend = [w / sum(blend) for w in blend]
+    blend = _style_blend(content, styles, mask, opts)
     if opts.preserve_color == "histogram":
         styles = [match_color(s, content) for s in styles]
     start = time.perf_counter()
