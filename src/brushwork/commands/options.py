@@ -29,7 +29,14 @@ import click
 from ..errors import BrushworkError, ConfigError
 
 THREADS_HELP = "CPU threads for torch (0 = torch's default; with --resume, the run's own)."
-threads_option = click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help=THREADS_HELP)
+
+
+def make_threads_option(help: str = THREADS_HELP, default: int = 0):
+    """``--threads N``: torch CPU threads, 0 meaning the command's automatic choice (``help`` says which)."""
+    return click.option("--threads", type=click.IntRange(0, 1024), default=default, show_default=True, help=help)
+
+
+threads_option = make_threads_option()
 """The one ``--threads``: torch CPU threads, 0 meaning torch's default."""
 
 AMP_MODES = ("auto", "bf16", "off")

@@ -10,6 +10,7 @@ import click
 
 from ..errors import BrushworkError
 from ..imageio import DEFAULT_MAX_PIXELS
+from .options import make_threads_option
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -36,7 +37,7 @@ def check_binding(host: str, token: str | None) -> None:
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Another Host name the studio answers to (a reverse proxy's, the machine's LAN name; '*': any). Repeatable.")
 @click.option("--token", envvar="BRUSHWORK_TOKEN", help="Access token every API call must carry (Authorization: Bearer ...).")
-@click.option("--threads", type=click.IntRange(1, 256), help="PyTorch threads (default: all cores but one, for the web server).")
+@make_threads_option(help="CPU threads for torch (0 = all cores but one, for the web server).")
 @click.option("--worker-nice", type=click.IntRange(0, 19), default=10, show_default=True,
               help="How much lower the workers' CPU priority is than the web server's (Linux), so status calls stay fast.")
 @click.option("--quiet", "-q", is_flag=True, help="Log only warnings.")
