@@ -32,6 +32,28 @@ def test_bench_modules_neither_import_click_nor_print(path):
     assert "print" not in calls
 
 
+def test_bench_modules_import_each_other_without_cycles():
+    """Counting imports inside functions too: ``a`` imports ``b`` imports ``a`` is a cycle."""
+    graph = {}
+    for path in BENCH_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        graph[path.stem] = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+    done, stack = set(), []
+
+    def visit(name):
+        assert name not in stack, f"import cycle: {' -> '.join([*stack, name])}"
+        if name in done:
+            return
+        stack.append(name)
+        for dep in graph.get(name, ()):
+            visit(dep)
+        stack.pop()
+        done.add(name)
+
+    for name in graph:
+        visit(name)
+
+
 def test_every_bench_command_prints_through_the_shared_printer():
     commands = {}
     for path in COMMANDS_DIR.glob("bench_*.py"):

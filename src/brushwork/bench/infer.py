@@ -19,19 +19,11 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-
-def _best(fn: Callable[[], Any], repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from .timing import best_seconds
 
 
 def _model_dirs(tmp: Path) -> dict[str, Path]:
@@ -101,7 +93,7 @@ def run_infer(sizes: list[int], precisions: list[str], repeats: int = 3, device:
                     # one `stylize` command (only video frames reuse them)
                     styles = (lambda: [style.clone()]) if ff.kind in ("adain", "wct", "gram") else (lambda: [])
                     opts = FFOptions()  # what `brushwork stylize --method ...` uses (style encoded at <= 512 px)
-                    report[key][str(size)] = round(_best(lambda: ff(x, styles(), opts), repeats), 4)
+                    report[key][str(size)] = round(best_seconds(lambda: ff(x, styles(), opts), repeats), 4)
                     if size == sizes[0]:
                         outputs[precision] = ff(x, styles(), opts)
             if len(outputs) > 1:

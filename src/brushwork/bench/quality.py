@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,19 +33,10 @@ import torch.nn.functional as F
 
 from ..errors import BrushworkError
 from ..imageio import list_images, load_image, resize, save_image
+from .quality_methods import Method, available_methods
 
 SCORES = ("color", "magenta", "content", "hed_gram", "seconds")
 EVAL_SIZE = 256  # side of the square VGG inputs of the content and Gram distances (as `eval style`)
-
-
-@dataclass
-class Method:
-    """A stylisation method under test: ``run(content, style, size) -> (3, H, W)`` and whether it
-    applies to a painting (``applies(style_path)``; a fast network only to its own painting)."""
-
-    name: str
-    run: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
-    applies: Callable[[Path], bool] = lambda _path: True
 
 
 def default_pairs(contents: Path, styles: Path, max_pairs: int) -> list[tuple[Path, Path]]:
@@ -236,8 +226,6 @@ def run_quality(pairs_dir: Path | None = None, max_pairs: int = 12, methods: lis
     """The whole bench: the pairs of ``pairs_dir`` (:func:`pairs_in`; default: the shared photos x
     paintings, capped at ``max_pairs``), the ``methods`` that load here (default: all), scored by
     :func:`score_methods`; adds a note for each method left out and the torch thread count."""
-    from .quality_methods import available_methods
-
     if pairs_dir is not None:
         pairs = pairs_in(pairs_dir)
     else:

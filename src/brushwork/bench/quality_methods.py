@@ -8,13 +8,24 @@ not installed is left out with a note rather than failing the bench.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 from ..errors import BrushworkError
-from .quality import Method
+
+
+@dataclass
+class Method:
+    """A stylisation method under test: ``run(content, style, size) -> (3, H, W)`` and whether it
+    applies to a painting (``applies(style_path)``; a fast network only to its own painting)."""
+
+    name: str
+    run: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
+    applies: Callable[[Path], bool] = lambda _path: True
+
 
 ARBITRARY = ("optimize", "adain", "wct", "gram", "magenta")
 
