@@ -59,11 +59,13 @@ def amp_enabled(mode: str, device: str) -> bool:
 class AliasedOption(click.Option):
     """A click option whose old spellings (``hidden_names``) parse but stay out of ``--help``."""
 
-    def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), field_name: str | None = None, owner: type | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, hidden_names: tuple[str, ...] = (), field_name: str | None = None, owner: type | None = None,
+                 override: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hidden_names = frozenset(hidden_names)
-        self.field_name = field_name
+        self.field_name = field_name  # the dataclass field this option sets (generated options only)
         self.owner = owner
+        self.override = override  # True: no default of its own, the layered config's value stays
 
     def get_help_record(self, ctx: click.Context):
         opts, secondary = self.opts, self.secondary_opts
@@ -179,7 +181,8 @@ def overrides_from(cls: type, *, only: tuple[str, ...]) -> Callable:
         for f in reversed(chosen):
             help_text = f"{f.metadata.get('help', '')} [default: the config's; built-in {_default(f)}]".strip()
             command = click.option(flag_of(f), *f.metadata.get("aliases", ()), f.name, cls=AliasedOption, hidden_names=tuple(f.metadata.get("aliases", ())),
-                                   field_name=f.name, owner=cls, type=_click_type(f, hints[f.name]), default=None, help=help_text)(command)
+                                   field_name=f.name, owner=cls, override=True, type=_click_type(f, hints[f.name]), default=None,
+                                   help=help_text)(command)
         return command
 
     return decorate
