@@ -49,6 +49,7 @@ COMMANDS = {
     "stylize-video": "brushwork.commands.stylize_video:stylize_video",
     "serve": "brushwork.commands.serve:serve",
     "models": "brushwork.commands.models:models",
+    "train": "brushwork.commands.train:train",
 }
 
 

@@ -248,11 +248,13 @@ def parse_override(text: str, *, depth: int | None = None) -> dict[str, Any]:
     return out
 
 
-def layer_sources(trainer: str, preset: str | None, file: str | os.PathLike | None, overrides: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The merged dict of preset -> file -> overrides (the file may name its own ``preset``)."""
+def layer_sources(trainer: str, preset: str | None, file: str | os.PathLike | None, overrides: Sequence[dict[str, Any]] = (),
+                  preset_keys: Sequence[str] = ("preset", "extends")) -> dict[str, Any]:
+    """The merged dict of preset -> file -> overrides; the file may name its own preset under
+    one of ``preset_keys``."""
     file_data = read_config_file(file) if file else {}
-    named = file_data.pop("preset", None)
-    base_preset = preset or named
+    named = [file_data.pop(k) for k in preset_keys if k in file_data]
+    base_preset = preset or (named[0] if named else None)
     if base_preset is not None and not isinstance(base_preset, str):
         raise BrushworkError("config: preset must be a string")
     data = preset_data(trainer, base_preset) if base_preset is not None else {}
@@ -264,6 +266,10 @@ def layer_sources(trainer: str, preset: str | None, file: str | os.PathLike | No
 
 def resolve(cls: type[C], trainer: str, *, preset: str | None = None, file: str | os.PathLike | None = None,
             overrides: Sequence[dict[str, Any]] = (), base: dict[str, Any] | None = None) -> C:
-    """``cls`` from ``base`` (e.g. required paths) -> preset -> file -> overrides, validated."""
-    data = merge_dicts(base or {}, layer_sources(trainer, preset, file, overrides))
+    """``cls`` from ``base`` (e.g. required paths) -> preset -> file -> overrides, validated. A file
+    names its preset as ``extends = "NAME"`` (or ``preset = "NAME"`` where ``cls`` has no ``preset`` field)."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    keys = [k for k in ("preset", "extends") if k not in {f.name for f in fields}]
+    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}  # a new run: no legacy_defaults
+    data = merge_dicts({**defaults, **(base or {})}, layer_sources(trainer, preset, file, overrides, preset_keys=keys))
     return cls.from_dict(data)
