@@ -13,7 +13,10 @@ import click
 from ..errors import BrushworkError
 from ..gan.config import TrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
-from .options import overrides_from, pop_overrides, threads_option
+from .options import flag_errors, overrides_from, pop_overrides, threads_option
+
+SAMPLE_FLAGS = {"n": "-n", "truncation": "--truncation", "steps": "--steps", "mix_layer": "--mix-layer"}
+"""The sampling library's parameter names -> the flags of ``gan sample`` / ``gan interpolate``."""
 
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
@@ -168,6 +171,13 @@ ema_option = click.option("--ema/--no-ema", default=None, help="EMA weights (def
 def sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate, device, as_json) -> None:
     """Sample a grid of images (or a scatter plot of 2-D points) from a run's generator (RUN: a run folder or a model folder such as RUN/model)."""
     reserve_output(output)  # an unwritable output fails now, not after the work
+    with flag_errors(extra=SAMPLE_FLAGS):
+        _sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate,
+                device, as_json)
+
+
+def _sample(run, count, output, ema, seed, truncation, class_id, nrow, mix_seeds, mix_layer, rejection, rejection_quantile, rejection_calibrate,
+            device, as_json) -> None:
     from ..gan.sample import mix
     from ..gan.sample import sample as draw
     from ..imagegrid import save_grid, scatter_image
@@ -223,7 +233,8 @@ def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_
     gen = _load(run, ema, device)
     if not gen.is_image:
         raise BrushworkError(f"{run}: interpolation needs an image generator")
-    frames = path(gen, steps, seed=seed, truncation=truncation, class_id=class_id)
+    with flag_errors(extra=SAMPLE_FLAGS):
+        frames = path(gen, steps, seed=seed, truncation=truncation, class_id=class_id)
     if output.lower().endswith(".gif"):
         save_gif(frames, output)
     else:

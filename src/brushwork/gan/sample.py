@@ -125,7 +125,7 @@ def truncated_normal(n: int, dim: int, truncation: float | None, generator: torc
     if truncation is None:
         return z
     if truncation <= 0:
-        raise BrushworkError(f"--truncation must be positive, not {truncation}")
+        raise BrushworkError(f"truncation must be positive, not {truncation}")
     for _ in range(1000):
         bad = z.abs() > truncation
         if not bad.any():
@@ -162,7 +162,7 @@ def noise(gen: LoadedGenerator, n: int, truncation: float | None, generator: tor
     """``(n, z_dim)`` noise: truncated in Z, except for style-based generators (truncated in W later)."""
     if is_style_based(gen):
         if truncation is not None and truncation < 0:
-            raise BrushworkError(f"--truncation (psi in W space) must be >= 0, not {truncation}")
+            raise BrushworkError(f"truncation (psi in W space) must be >= 0, not {truncation}")
         return torch.randn(n, gen.z_dim, generator=generator)
     return truncated_normal(n, gen.z_dim, truncation, generator)
 
@@ -192,7 +192,7 @@ def sample(gen: LoadedGenerator, n: int, *, seed: int = 0, truncation: float | N
     ``class_id`` fixes the class of a conditional generator (default: classes cycle 0, 1, ...).
     """
     if n <= 0:
-        raise BrushworkError(f"-n must be positive, not {n}")
+        raise BrushworkError(f"n must be positive, not {n}")
     g = torch.Generator().manual_seed(seed)
     z = noise(gen, n, truncation, g)
     return generate(gen, z, class_labels(gen, n, class_id), truncation)
@@ -212,7 +212,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def interpolate(gen: LoadedGenerator, steps: int = 8, *, seed: int = 0, truncation: float | None = None, class_id: int | None = None) -> torch.Tensor:
     """``steps`` samples along the great circle between two seeded noise vectors: ``(steps, C, H, W)``."""
     if steps < 2:
-        raise BrushworkError(f"--steps must be at least 2, not {steps}")
+        raise BrushworkError(f"steps must be at least 2, not {steps}")
     g = torch.Generator().manual_seed(seed)
     ends = noise(gen, 2, truncation, g)
     z = slerp(ends[0], ends[1], torch.linspace(0, 1, steps))
@@ -230,7 +230,7 @@ def mix(gen: LoadedGenerator, seed_a: int, seed_b: int, *, layer: int, truncatio
         raise BrushworkError(f"--mix needs a style-based generator (model.arch stylegan2), not {gen.config.model.arch}")
     num_ws = gen.G.num_ws
     if not 0 <= layer <= num_ws:
-        raise BrushworkError(f"--mix-layer must be between 0 and {num_ws} for this generator, not {layer}")
+        raise BrushworkError(f"mix_layer must be between 0 and {num_ws} for this generator, not {layer}")
     z = torch.cat([noise(gen, 1, truncation, torch.Generator().manual_seed(s)) for s in (seed_a, seed_b)])
     dev = next(gen.G.parameters()).device
     y = _one_class(gen, 2, class_id)
