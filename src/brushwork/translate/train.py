@@ -1,4 +1,4 @@
-"""One trainer for CycleGAN and pix2pix, built on :mod:`brushwork.training.loop`.
+"""One trainer for CycleGAN and pix2pix (:class:`TranslateTrainer`, on the trainer protocol of :mod:`brushwork.training.trainer`).
 
 A step draws a batch from one explicit generator (which also drives the history pools),
 sets the scheduled learning rate and runs the model's :meth:`train_step`. Checkpoints hold
@@ -17,8 +17,9 @@ import torch
 from ..errors import BrushworkError
 from ..imagegrid import save_grid
 from ..training import checkpoint as ckpt
-from ..training.loop import Callback, LoopResult, LoopSpec, default_callback, every, run_steps, seed_everything
+from ..training.loop import Callback, LoopResult, default_callback, every, seed_everything
 from ..training.metrics_log import MetricsLog
+from ..training.trainer import drive, resume_point
 from .apply import save_model_folders
 from .base import TranslationModel
 from .config import TranslateConfig
@@ -76,6 +77,57 @@ def write_samples(model: TranslationModel, data: TranslationData, step: int, run
     return path
 
 
+class TranslateTrainer:
+    """A CycleGAN / pix2pix run on :class:`~brushwork.training.trainer.TrainerProtocol`."""
+
+    def __init__(self, cfg: TranslateConfig, data: TranslationData, run_dir: Path, device: torch.device, emit: Callback) -> None:
+        if cfg.model == "pix2pix" and not data.paired:
+            raise BrushworkError("pix2pix needs aligned pairs, not two unpaired folders")
+        seed_everything(cfg.seed)
+        self.cfg, self.data, self.run_dir, self.device, self.emit = cfg, data, run_dir, device, emit
+        self.model = build_model(cfg, device)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.desc = f"{cfg.model} train"
+        self.start = 0
+        self.log: MetricsLog | None = None
+
+    def restore(self, checkpoint: Path) -> int:
+        self.start = int(ckpt.unpack_state(checkpoint, *self.state())["step"])
+        return self.start
+
+    def begin(self, resumed: bool) -> None:
+        self.log = MetricsLog(self.run_dir, resume_step=self.start if resumed else None)
+        if self.log.note:
+            self.emit("warning", {"message": self.log.note})
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+    def state(self) -> tuple:
+        return _objects(self.model, self.gen)
+
+    def step(self, s: int) -> dict[str, float]:
+        self.model.set_lr(s)
+        a, b = sample_batch(self.data, self.cfg.size, self.cfg.batch_size, self.cfg.flip, self.gen)
+        return self.model.train_step(a.to(self.device), b.to(self.device), self.gen)
+
+    def save(self, s: int, metrics: dict[str, Any]) -> Path:
+        path = save(self.model, self.gen, s, self.run_dir, metrics)
+        save_model_folders({d: self.model.generator(d) for d in self.model.directions}, self.model.cfg, s, self.run_dir)
+        self.emit("checkpoint", {"path": str(path), "step": s})
+        return path
+
+    def periodic(self, s: int, out: dict[str, float]) -> dict[str, Any]:
+        cfg = self.cfg
+        if every(s, cfg.sample_every) or s == cfg.steps:
+            self.emit("sample", {"path": str(write_samples(self.model, self.data, s, self.run_dir, self.device)), "step": s})
+        if self.log is not None and (every(s, cfg.log_every) or s == cfg.steps):
+            self.log.log(s, {**out, "lr": self.model.opt_g.param_groups[0]["lr"]})
+            self.emit("log", {"step": s, **out})
+        return {}
+
+
 def train(
     cfg: TranslateConfig,
     data: TranslationData,
@@ -95,42 +147,8 @@ def train(
         NonFiniteLoss: a loss became NaN / inf (the last good checkpoint is kept).
         Interrupted: Ctrl-C / SIGTERM (a checkpoint is written first).
     """
-    run_dir, dev, emit = Path(run_dir), torch.device(device), callback or default_callback
-    if not resume and ckpt.list_checkpoints(run_dir):
-        raise BrushworkError(f"{run_dir}: already holds checkpoints; resume it instead of starting over")
-    if cfg.model == "pix2pix" and not data.paired:
-        raise BrushworkError("pix2pix needs aligned pairs, not two unpaired folders")
-    seed_everything(cfg.seed)
-    model = build_model(cfg, dev)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    last = ckpt.resume_checkpoint(run_dir, lambda m: emit("warning", {"message": m})) if resume else None
-    start = int(ckpt.unpack_state(last, *_objects(model, gen))["step"]) if last is not None else 0
-    log = MetricsLog(run_dir, resume_step=start if resume else None)
-    if log.note:
-        emit("warning", {"message": log.note})
-
-    def step(s: int) -> dict[str, float]:
-        model.set_lr(s)
-        a, b = sample_batch(data, cfg.size, cfg.batch_size, cfg.flip, gen)
-        return model.train_step(a.to(dev), b.to(dev), gen)
-
-    def checkpoint(s: int, metrics: dict[str, Any]) -> Path:
-        path = save(model, gen, s, run_dir, metrics)
-        save_model_folders({d: model.generator(d) for d in model.directions}, model.cfg, s, run_dir)
-        emit("checkpoint", {"path": str(path), "step": s})
-        return path
-
-    def periodic(s: int, out: dict[str, float]) -> dict[str, Any]:
-        if every(s, cfg.sample_every) or s == cfg.steps:
-            emit("sample", {"path": str(write_samples(model, data, s, run_dir, dev)), "step": s})
-        if every(s, cfg.log_every) or s == cfg.steps:
-            log.log(s, {**out, "lr": model.opt_g.param_groups[0]["lr"]})
-            emit("log", {"step": s, **out})
-        return {}
-
-    spec = LoopSpec(step=step, save=checkpoint, periodic=periodic, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every, desc=f"{cfg.model} train")
-    try:
-        done = run_steps(spec, start_step=start, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
-    finally:
-        log.close()
-    return done
+    run_dir, emit = Path(run_dir), callback or default_callback
+    last = resume_point(run_dir, resume, emit)
+    trainer = TranslateTrainer(cfg, data, run_dir, torch.device(device), emit)
+    return drive(trainer, run_dir, resume=resume, last_checkpoint=last, total_steps=cfg.steps, ckpt_every=cfg.ckpt_every,
+                 show_progress=show_progress, max_steps_this_call=max_steps_this_call)
