@@ -34,7 +34,7 @@ EXPECTED_G = {
 }
 
 
-@pytest.mark.parametrize("kind", losses.KINDS)
+@pytest.mark.parametrize("kind", losses.LOSS_KINDS)
 def test_losses_match_numpy(kind):
     r = torch.tensor(R, dtype=torch.float64, requires_grad=True)
     f = torch.tensor(F, dtype=torch.float64, requires_grad=True)

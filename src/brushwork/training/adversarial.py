@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-KINDS = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
+LOSS_KINDS = ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge")
 
 
 def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
