@@ -18,7 +18,7 @@ from torch import nn
 
 from .. import weights as weights_registry
 from ..errors import BrushworkError
-from ..models.registry import Pretrained
+from ..models.pretrained import Pretrained
 
 _CFG = {
     "vgg16": [2, 2, 3, 3, 3],

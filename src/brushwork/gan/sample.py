@@ -26,7 +26,8 @@ import torch
 
 from ..bounds import check_int
 from ..errors import BrushworkError
-from ..models.registry import CONFIG, Pretrained
+from ..models.pretrained import Pretrained
+from ..models.registry import CONFIG
 from ..training import checkpoint as ckpt
 from ..training.runs import read_run
 from .bounds import build_checked_generator, check_sample_shape

@@ -63,13 +63,13 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from .pretrained import Pretrained
 from .registry import (
     CONFIG,
     FORMAT_VERSION,
     WEIGHTS,
     ImporterSpec,
     KindSpec,
-    Pretrained,
     config_instance,
     known_importers,
     known_kinds,

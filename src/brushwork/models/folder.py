@@ -5,6 +5,7 @@ See :mod:`brushwork.models` for the format. Nothing is ever unpickled.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -204,9 +205,7 @@ def _build(spec: Any, record: dict[str, Any], d: Path) -> Any:
 def _finish(model: Any, spec: Any, record: dict[str, Any], d: Path, device: str | torch.device) -> Any:
     model.backbone, model.provenance, model.path = record.get("backbone"), record["provenance"], d
     if not callable(getattr(model, "save_pretrained", None)):
-        from .registry import Pretrained
-
-        model.save_pretrained = Pretrained.save_pretrained.__get__(model)
+        model.save_pretrained = functools.partial(save_pretrained, model)
     if spec.to_device is not None:
         return spec.to_device(model, device)
     spec.module(model).to(device).eval().requires_grad_(False)

@@ -82,7 +82,7 @@ def register_kind(kind: str, build: Callable[[dict[str, Any], dict[str, Any]], A
     """Register (or replace) the kind ``kind``; see :class:`KindSpec` for the arguments.
 
     The models that ``build`` returns should have ``kind`` and ``config`` attributes and
-    inherit :class:`Pretrained` (the hub adds ``save_pretrained`` to those that do not).
+    inherit :class:`~brushwork.models.pretrained.Pretrained` (the hub adds ``save_pretrained`` to those that do not).
     Returns the spec.
     """
     spec = KindSpec(kind, build, module or _self, config_of or _dataclass_or_dict, to_device, help)
@@ -136,24 +136,6 @@ def known_importers() -> dict[str, ImporterSpec]:
     """Every registered importer, by format name (after importing ``brushwork/models/importers/*``)."""
     _scan("importers")
     return dict(sorted(_IMPORTERS.items()))
-
-
-class Pretrained:
-    """Mixin for hub models: ``save_pretrained`` plus the attributes the hub sets on load.
-
-    ``kind`` names the kind; ``backbone`` and ``provenance`` default to None and ``{}`` and are
-    set by :func:`brushwork.models.load` from the folder's ``config.json``.
-    """
-
-    kind: str
-    backbone: str | None = None
-    provenance: dict[str, Any] | None = None
-
-    def save_pretrained(self, directory: str | Path, *, provenance: dict[str, Any] | None = None, half: bool = False) -> Path:
-        """Write this model as a model folder (see :func:`brushwork.models.save_pretrained`)."""
-        from .folder import save_pretrained
-
-        return save_pretrained(self, directory, provenance=provenance, half=half)
 
 
 def config_instance(cls: type, values: dict[str, Any], where: str | Path = "model config") -> Any:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import BrushworkError
-from ..models.registry import Pretrained
+from ..models.pretrained import Pretrained
 from .adain import _conv
 from .fast import run_sequential, weight_precision
 

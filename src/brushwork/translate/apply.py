@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from ..data.files import decode, image_refs
 from ..errors import BrushworkError
 from ..imageio import load_image, resize_long_side, save_image
-from ..models.registry import CONFIG, Pretrained
+from ..models.pretrained import Pretrained
+from ..models.registry import CONFIG
 from ..training import checkpoint as ckpt
 from ..training.runs import read_run
 from .config import TranslateConfig
