@@ -11,7 +11,7 @@ from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, list_images, save_imag
 from ..style.optimize import StyleOptions, StyleProgress
 from .batch import Batch
 from .common import device_option, json_option, quiet_option, reserve_output, resolve_device, show_progress
-from .options import build, options_from
+from .options import build, flag_errors, options_from
 from .stylize_options import OnePassOptions
 
 
@@ -117,9 +117,10 @@ def _run_one_pass(content: Path, styles: tuple[Path, ...], output: Path, one: On
     if one.method in ("magenta", "multistyle26"):
         from .stylize_magenta import run_magenta
 
-        return run_magenta(content, styles, output, method=one.method, model=one.model, size=opts.size, style_weights=opts.style_blend,
-                           style_index=one.style_index, alpha=one.alpha, preserve_color=opts.preserve_color, precision=opts.precision,
-                           device=resolve_device(device), pairs=_output_paths, mask=mask, tile=one.tile, **common)
+        with flag_errors(extra={"strength": "--alpha"}):
+            return run_magenta(content, styles, output, method=one.method, model=one.model, size=opts.size, style_weights=opts.style_blend,
+                               style_index=one.style_index, alpha=one.alpha, preserve_color=opts.preserve_color, precision=opts.precision,
+                               device=resolve_device(device), pairs=_output_paths, mask=mask, tile=one.tile, **common)
     if one.variety and one.method != "gram":
         raise BrushworkError("--variety applies to --method gram only")
     from .stylize_ff import run_feedforward

@@ -13,7 +13,7 @@ from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
 from ..translate.config import TranslateConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
-from .options import AliasedOption, build, flag_names, options_from, threads_option
+from .options import AliasedOption, build, flag_errors, flag_names, options_from, threads_option
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None, help="a2b: domain A to B; b2a (CycleGAN only): B to A. Default: a2b for a run, a model folder's own direction.")
 model_choice = click.Choice(["cyclegan", "pix2pix"])
@@ -135,7 +135,8 @@ def apply(run, source, output, direction, model, long_side, device, as_json) -> 
         reserve_folder(output)  # an unwritable output fails before the model loads
     elif not Path(output).is_dir():
         reserve_output(output)
-    tr = load_translator(run, direction, model=model, device=resolve_device(device))
+    with flag_errors(extra={"direction": "--direction"}):
+        tr = load_translator(run, direction, model=model, device=resolve_device(device))
     result = translate_path(tr, source, output, long_side=long_side)
     failed = [f for f in result.get("files", []) if f["status"] != "ok"]
     for f in failed:
@@ -160,7 +161,9 @@ def export(run, output, direction, opset, check, as_json) -> None:
     reserve_output(output)  # an unwritable output fails now, not after the work
     from ..translate.apply import export_onnx, load_translator
 
-    result = export_onnx(load_translator(run, direction), output, opset=opset, check=check)
+    with flag_errors(extra={"direction": "--direction"}):
+        translator = load_translator(run, direction)
+    result = export_onnx(translator, output, opset=opset, check=check)
     if as_json:
         emit_json(result)
     else:

@@ -120,7 +120,7 @@ class Magenta:
         ``multistyle26``: ``style_index`` picks or mixes the built-in styles, ``strength`` blends
         the output with the content."""
         if not 0.0 <= strength <= 1.0:
-            raise BrushworkError(f"strength (--alpha) must be between 0 and 1, not {strength}")
+            raise BrushworkError(f"strength must be between 0 and 1, not {strength}")
         x = content.to(self.device).float()
         if size is not None:
             x = resize_long_side(x, size)

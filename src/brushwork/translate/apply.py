@@ -99,7 +99,7 @@ def load_translator(run: str | os.PathLike, direction: str | None = "a2b", *, mo
     different ``model`` than asked for, or has no generator for ``direction``.
     """
     if direction is not None and direction not in DIRECTIONS:
-        raise BrushworkError(f"--direction must be a2b or b2a, not {direction!r}")
+        raise BrushworkError(f"direction must be a2b or b2a, not {direction!r}")
     if (Path(run) / CONFIG).is_file():
         return _from_model_folder(run, direction, model, device)
     direction = direction or "a2b"
