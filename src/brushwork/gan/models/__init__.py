@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ...errors import BrushworkError
-from ..config import ModelConfig
 from .base import Discriminator, Generator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .resnet import ResNetDiscriminator, ResNetGenerator
 from . import families
+
+if TYPE_CHECKING:  # annotations only
+    from ..config import ModelConfig
 
 __all__ = ["Generator", "Discriminator", "build_generator", "build_discriminator", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "ResNetGenerator", "ResNetDiscriminator"]
 

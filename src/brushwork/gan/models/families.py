@@ -3,12 +3,16 @@ called from :func:`brushwork.gan.models.build_generator` / ``build_discriminator
 
 from __future__ import annotations
 
-from ..config import ModelConfig
+from typing import TYPE_CHECKING
+
 from .base import Discriminator, Generator
 from .biggan import BigGANDiscriminator, BigGANGenerator
 from .progressive import ProgressiveDiscriminator, ProgressiveGenerator
 from .resnet import ResNetDiscriminator
 from .stylegan2 import StyleGAN2Generator
+
+if TYPE_CHECKING:  # annotations only
+    from ..config import ModelConfig
 
 FAMILY_ARCHS = ("sagan", "biggan", "stylegan2")
 
