@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import types
 import typing
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -101,7 +102,7 @@ def flag_of(f: dataclasses.Field) -> str:
 
 def _strip_optional(hint: Any) -> Any:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and len(args) == 1:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
         return args[0]
     return hint
 
@@ -133,10 +134,14 @@ def _default(f: dataclasses.Field) -> Any:
 
 
 def cli_fields(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> list[dataclasses.Field]:
-    """The fields of ``cls`` that become options (``only`` keeps its own order)."""
+    """The fields of ``cls`` that become options (``only`` keeps its own order; a name in it
+    that is no command-line field of ``cls`` is a programming error)."""
     by_name = {f.name: f for f in dataclasses.fields(cls) if f.metadata.get("cli", True)}
+    unknown = sorted(set(only or ()) - set(by_name))
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no command-line field {unknown[0]!r}")
     names = list(only) if only is not None else list(by_name)
-    return [by_name[n] for n in names if n in by_name and n not in exclude]
+    return [by_name[n] for n in names if n not in exclude]
 
 
 def make_option(cls: type, f: dataclasses.Field, hint: Any) -> Callable:
