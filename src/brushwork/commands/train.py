@@ -123,30 +123,46 @@ def train_gan(config_file, preset, sets, out, resume, dry_run, threads, device, 
 
 
 def _run_gan(cfg, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool) -> None:
-    from ..gan.train import Interrupted, preflight
-    from ..gan.train import train as run_gan
-    from ..training import runtime
-    from ..training.runs import create_run, discard_failed_start, read_run
+    """Under ``torchrun`` data-parallel, as ``gan train``; rank 0 writes the run and reports."""
+    from ..gan.train import preflight
+    from ..training import distributed, runtime
+    from ..training.runs import create_run, read_run
 
     if resume:
         dev = resolve_device(runtime.restore(read_run(out)["options"].get("runtime"), threads=threads, device=device, warn=_warn))
     else:
         dev = resolve_device(device)
     preflight(cfg)
-    if not resume:
-        options = {"config": cfg.to_dict(), "device": dev, "processes": 1, "runtime": runtime.capture(threads, dev)}
-        out = create_run(out.parent, name=out.name, tag=cfg.name, kind="gan", options=options)
+    dist = distributed.setup(dev)
+    finished = False
     try:
-        result = run_gan(cfg, out, resume=resume, device=dev, show_progress=show_progress(quiet, as_json), callback=_note(quiet))
+        if not resume:
+            options = {"config": cfg.to_dict(), "device": dev, "processes": dist.world, "runtime": runtime.capture(threads, dev)}
+            made = create_run(out.parent, name=out.name, tag=cfg.name, kind="gan", options=options) if dist.is_main else None
+            out = Path(distributed.broadcast_object(str(made) if made else None, dist))
+        result = _gan_steps(cfg, out, resume, dev, dist, quiet, as_json)
+        finished = True
+    finally:
+        distributed.teardown(dist, synchronize=finished)
+    if dist.is_main:
+        _report({"trainer": "gan", "run": str(out), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
+                 "steps_per_second": result.steps_per_second}, as_json, quiet)
+
+
+def _gan_steps(cfg, out: Path, resume: bool, dev: str, dist, quiet: bool, as_json: bool):
+    from ..gan.train import Interrupted
+    from ..gan.train import train as run_gan
+    from ..training.runs import discard_failed_start
+
+    try:
+        return run_gan(cfg, out, resume=resume, device=dev, dist=dist, show_progress=show_progress(quiet, as_json), callback=_note(quiet))
     except Interrupted as exc:
         _interrupted(exc)
         raise
     except BrushworkError:
-        if not resume:
+        if not resume and dist.is_main:
             discard_failed_start(out)
         raise
-    _report({"trainer": "gan", "run": str(out), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
-             "steps_per_second": result.steps_per_second}, as_json, quiet)
 
 
 # --------------------------------------------------------------------------- fast / adain
