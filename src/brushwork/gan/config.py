@@ -1,8 +1,10 @@
-"""GAN run configuration: dataclasses, named presets, TOML/YAML files and ``key=value`` overrides.
+"""GAN run configuration: the three sections ``model``, ``data`` and ``train`` on the config
+base (:mod:`brushwork.config`), their validation, and the named presets.
 
-A config has three sections, ``model``, ``data`` and ``train``; a file may start from a
-preset (``preset = "dcgan-digits"``) and override any field. Unknown keys and values of
-the wrong type raise :class:`~brushwork.errors.BrushworkError` naming the key.
+Presets are files, ``brushwork/presets/gan/<name>.toml`` (what their numbers come from:
+docs/experiments/gan-presets.md). A config file may start from a preset
+(``preset = "dcgan-digits"``) and override any field; unknown keys and values of the wrong
+type raise :class:`~brushwork.errors.ConfigError` naming the dotted key.
 """
 
 from __future__ import annotations
