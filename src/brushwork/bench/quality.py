@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from ..errors import BrushworkError
 from ..imageio import list_images, load_image, resize, save_image
-from .quality_methods import Method, available_methods
+from .quality_methods import MethodUnderTest, available_methods
 
 SCORES = ("color", "magenta", "content", "hed_gram", "seconds")
 EVAL_SIZE = 256  # side of the square VGG inputs of the content and Gram distances (as `eval style`)
@@ -118,7 +118,7 @@ class Scorer:
         return scores
 
 
-def score_methods(pairs: list[tuple[Path, Path]], methods: list[Method], out_dir: Path, *, size: int = 512,
+def score_methods(pairs: list[tuple[Path, Path]], methods: list[MethodUnderTest], out_dir: Path, *, size: int = 512,
                   scorer: Scorer | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run ``methods`` on ``pairs`` at ``size``, score, and write images, contact sheet and page.
 

@@ -18,7 +18,7 @@ from ..errors import BrushworkError
 
 
 @dataclass
-class Method:
+class MethodUnderTest:
     """A stylisation method under test: ``run(content, style, size) -> (3, H, W)`` and whether it
     applies to a painting (``applies(style_path)``; a fast network only to its own painting)."""
 
@@ -30,7 +30,7 @@ class Method:
 ARBITRARY = ("optimize", "adain", "wct", "gram", "magenta")
 
 
-def _optimize(device: str) -> Method:
+def _optimize(device: str) -> MethodUnderTest:
     from ..api import stylize_images
     from ..backbones.vgg import load_vgg
     from ..style.optimize import StyleOptions
@@ -40,7 +40,7 @@ def _optimize(device: str) -> Method:
     def run(content: torch.Tensor, style: torch.Tensor, size: int) -> torch.Tensor:
         return stylize_images(content, [style], StyleOptions(size=size), model=vgg, device=device).result.image
 
-    return Method("optimize", run)
+    return MethodUnderTest("optimize", run)
 
 
 def _feedforward(name: str, model: str | Path, device: str, with_style: bool) -> Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]:
@@ -54,29 +54,29 @@ def _feedforward(name: str, model: str | Path, device: str, with_style: bool) ->
     return run
 
 
-def _universal(device: str) -> Method:
+def _universal(device: str) -> MethodUnderTest:
     from ..style.feedforward import FFOptions
     from ..style.universal import UniversalStyle
 
     wct = UniversalStyle(device=device)
-    return Method("wct", lambda content, style, size: wct(content, [style], FFOptions(size=size)))
+    return MethodUnderTest("wct", lambda content, style, size: wct(content, [style], FFOptions(size=size)))
 
 
-def _gram(device: str) -> Method:
+def _gram(device: str) -> MethodUnderTest:
     from ..style.linear_run import GramOptions, GramStylizer
 
     net = GramStylizer(None, device=device)
-    return Method("gram", lambda content, style, size: net(content, [style], GramOptions(size=size)))
+    return MethodUnderTest("gram", lambda content, style, size: net(content, [style], GramOptions(size=size)))
 
 
-def _magenta(device: str) -> Method:
+def _magenta(device: str) -> MethodUnderTest:
     from ..style.magenta_run import Magenta
 
     net = Magenta("magenta", None, device=device)
-    return Method("magenta", lambda content, style, size: net(content, [style], size=size))
+    return MethodUnderTest("magenta", lambda content, style, size: net(content, [style], size=size))
 
 
-def _fast_models(device: str) -> list[Method]:
+def _fast_models(device: str) -> list[MethodUnderTest]:
     """Every packaged fast network, applied only to the painting named in its training record."""
     from ..models import packaged_models, read_config
 
@@ -87,12 +87,12 @@ def _fast_models(device: str) -> list[Method]:
         if record["kind"] != "fast" or not painting:
             continue
         stem = Path(painting).stem
-        out.append(Method(f"fast:{name}", _feedforward(name, folder, device, with_style=False),
+        out.append(MethodUnderTest(f"fast:{name}", _feedforward(name, folder, device, with_style=False),
                           applies=lambda path, stem=stem: path.stem == stem))
     return out
 
 
-def available_methods(names: list[str] | None = None, device: str = "cpu") -> tuple[list[Method], list[str]]:
+def available_methods(names: list[str] | None = None, device: str = "cpu") -> tuple[list[MethodUnderTest], list[str]]:
     """The methods named (default: every arbitrary-style method and every packaged fast network),
     loaded; and a note for each that could not be had. BrushworkError for an unknown name."""
     wanted = names or [*ARBITRARY, "fast"]
@@ -100,8 +100,8 @@ def available_methods(names: list[str] | None = None, device: str = "cpu") -> tu
     if unknown:
         raise BrushworkError(f"unknown method(s) {', '.join(unknown)}; use {', '.join((*ARBITRARY, 'fast'))}")
     builders = {"optimize": _optimize, "wct": _universal, "gram": _gram, "magenta": _magenta,
-                "adain": lambda d: Method("adain", _feedforward("adain", "adain-light", d, with_style=True))}
-    methods: list[Method] = []
+                "adain": lambda d: MethodUnderTest("adain", _feedforward("adain", "adain-light", d, with_style=True))}
+    methods: list[MethodUnderTest] = []
     notes: list[str] = []
     for name in wanted:
         try:
