@@ -4,6 +4,8 @@ old spellings, and the field -> flag wording of library errors."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import typing
 
 import click
@@ -176,6 +178,12 @@ class _Demo:
 @options_from(_Demo)
 def _demo(**kwargs) -> None:
     click.echo(repr(build(_Demo, kwargs)))
+
+
+def test_the_style_commands_defer_their_torch_heavy_config_modules():
+    code = "import sys, brushwork.commands.style; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
 
 
 def test_generated_types_and_build():

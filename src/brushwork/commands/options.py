@@ -12,7 +12,9 @@ click type from its type hint, the default from its default, and from ``field(me
 
 ``bool`` fields become ``--x/--no-x`` flags, ``tuple[...]`` / ``list[...]`` fields take
 comma-separated values. :func:`build` makes the dataclass from the parsed keyword arguments
-and :func:`flag_errors` rewrites the field names in a library error to their flags.
+and :func:`flag_errors` rewrites the field names in a library error to their flags. A class
+given as ``"module:Class"`` (with ``cls=FieldCommand``) is imported only when the command
+first needs its options, so a group's module stays free of torch.
 """
 
 from __future__ import annotations
@@ -163,8 +165,50 @@ def make_option(cls: type, f: dataclasses.Field, hint: Any) -> Callable:
     return click.option(flag, *aliases, f.name, type=_click_type(f, hint), default=default, **common)
 
 
-def options_from(cls: type, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> Callable:
-    """Decorator adding one option per field of dataclass ``cls`` (in field order)."""
+class DeferredOptions:
+    """Stands in a :class:`FieldCommand`'s parameters for the options of a dataclass named
+    ``"module:Class"``, made when the command first needs its parameters."""
+
+    def __init__(self, spec: str, exclude: tuple[str, ...], only: tuple[str, ...] | None) -> None:
+        self.spec, self.exclude, self.only = spec, exclude, only
+
+    def resolve(self) -> list[click.Parameter]:
+        import importlib
+
+        module, name = self.spec.split(":")
+
+        def holder() -> None: ...
+
+        options_from(getattr(importlib.import_module(module), name), exclude=self.exclude, only=self.only)(holder)
+        return list(reversed(holder.__click_params__))  # type: ignore[attr-defined]
+
+
+class FieldCommand(click.Command):
+    """A click command whose :class:`DeferredOptions` become options on first use, so that
+    importing the command does not import the (often torch-heavy) module of its dataclass."""
+
+    @property
+    def params(self) -> list[click.Parameter]:  # type: ignore[override]
+        raw = self.__dict__["_params"]
+        if any(isinstance(p, DeferredOptions) for p in raw):
+            raw = [q for p in raw for q in (p.resolve() if isinstance(p, DeferredOptions) else [p])]
+            self.__dict__["_params"] = raw
+        return raw
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self.__dict__["_params"] = list(value)
+
+
+def options_from(cls: type | str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> Callable:
+    """Decorator adding one option per field of dataclass ``cls`` (in field order); ``cls`` as
+    ``"module:Class"`` defers that to the first use of a :class:`FieldCommand`."""
+    if isinstance(cls, str):
+        def defer(command: Callable) -> Callable:
+            command.__dict__.setdefault("__click_params__", []).append(DeferredOptions(cls, exclude, only))
+            return command
+
+        return defer
     hints = typing.get_type_hints(cls)
     chosen = cli_fields(cls, exclude=exclude, only=only)
 

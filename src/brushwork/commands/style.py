@@ -11,9 +11,8 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from ..style.ff_config import FFTrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
-from .options import amp_enabled, amp_option, build, options_from, threads_option
+from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
 
 
 @click.group()
@@ -21,6 +20,7 @@ def style() -> None:
     """Feed-forward style transfer: train fast (per-style) and AdaIN (arbitrary-style) networks, export them."""
 
 
+FF_CONFIG = "brushwork.style.ff_config:FFTrainConfig"
 COMMON_TRAIN_FIELDS = ("bundled_photos", "size", "batch_size", "lr", "content_weight", "style_weight", "tv_weight", "backbone", "seed",
                       "sample_every", "ckpt_every")
 
@@ -30,7 +30,7 @@ def _train_options(f):
         click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos."),
         click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run)."),
         click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it to train longer]."),
-        options_from(FFTrainConfig, only=COMMON_TRAIN_FIELDS),
+        options_from(FF_CONFIG, only=COMMON_TRAIN_FIELDS),
         amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA: about 2x faster), auto (where the hardware runs it natively) or off; a bare --amp means bf16."),
         click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
         click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
@@ -68,6 +68,7 @@ def _discard_failed_start(out: Path, run_dir: Path) -> None:
 
 
 def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool, **opts) -> None:
+    from ..style.ff_config import FFTrainConfig
     from ..style.ff_train import Interrupted, load_run_config, run_dir_of, start, train
     from ..training import runtime
     from ..training.runs import read_run
@@ -107,9 +108,9 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
         click.echo(f"trained {kind} model {out} to step {result.step} ({result.steps_per_second:.2f} steps/s)")
 
 
-@style.command("train-fast")
+@style.command("train-fast", cls=FieldCommand)
 @click.option("--style", "style_image", required=False, type=click.Path(dir_okay=False, path_type=Path), help="The style image.")
-@options_from(FFTrainConfig, only=("preset",))
+@options_from(FF_CONFIG, only=("preset",))
 @_train_options
 def train_fast(style_image: Path | None, **opts) -> None:
     """Train a fast per-style network (Johnson et al., 2016) for one style image."""
@@ -118,9 +119,9 @@ def train_fast(style_image: Path | None, **opts) -> None:
     _run("fast", style=style_image, **opts)
 
 
-@style.command("train-adain")
+@style.command("train-adain", cls=FieldCommand)
 @click.option("--styles", "style_dir", required=False, type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
-@options_from(FFTrainConfig, only=("width", "recon_steps", "identity_weight"))
+@options_from(FF_CONFIG, only=("width", "recon_steps", "identity_weight"))
 @_train_options
 def train_adain(style_dir: Path | None, **opts) -> None:
     """Train an AdaIN decoder (Huang & Belongie, 2017) for arbitrary styles."""

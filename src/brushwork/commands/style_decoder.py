@@ -10,22 +10,24 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from ..style.decoder_train import DecoderTrainConfig
 from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
-from .options import amp_enabled, amp_option, build, options_from, threads_option
+from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
 
 
-@click.command("train-decoder")
-@options_from(DecoderTrainConfig, only=("layer",))
+DECODER_CONFIG = "brushwork.style.decoder_train:DecoderTrainConfig"
+
+
+@click.command("train-decoder", cls=FieldCommand)
+@options_from(DECODER_CONFIG, only=("layer",))
 @click.option("--content", multiple=True, type=click.Path(path_type=Path), help="Folder or file of photos (repeatable).")
 @click.option("--styles", multiple=True, type=click.Path(path_type=Path), help="Folder or file of paintings, trained on as content too (repeatable).")
-@options_from(DecoderTrainConfig, only=("bundled_photos", "holdout"))
+@options_from(DECODER_CONFIG, only=("bundled_photos", "holdout"))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Decoder folder (other levels in it are kept; the run goes to OUT/run-LAYER).")
-@options_from(DecoderTrainConfig, only=("width",))
+@options_from(DECODER_CONFIG, only=("width",))
 @click.option("--input-scale", type=float, default=0.0, show_default=True, help="Constant the features are multiplied by first (0: 1 / their RMS on the first training images).")
-@options_from(DecoderTrainConfig, only=("init", "size", "batch_size"))
+@options_from(DECODER_CONFIG, only=("init", "size", "batch_size"))
 @click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it].")
-@options_from(DecoderTrainConfig, only=("lr", "feature_weight", "backbone", "seed", "sample_every", "ckpt_every"))
+@options_from(DECODER_CONFIG, only=("lr", "feature_weight", "backbone", "seed", "sample_every", "ckpt_every"))
 @amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA), auto (where the hardware runs it natively) or off; a bare --amp means bf16.")
 @click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16).")
 @click.option("--resume", is_flag=True, help="Continue the LAYER run in OUT exactly where its newest checkpoint stopped.")
@@ -38,7 +40,7 @@ def train_decoder(layer: str, content, styles, out: Path, resume: bool, threads:
     """Train the reconstruction decoder of one level for `stylize --method wct` (Li et al., 2017)."""
     import torch
 
-    from ..style.decoder_train import Interrupted, load_run_config, start, train
+    from ..style.decoder_train import DecoderTrainConfig, Interrupted, load_run_config, start, train
 
     if threads:
         torch.set_num_threads(threads)

@@ -9,21 +9,23 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from ..style.linear_train import GramTrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
-from .options import amp_enabled, amp_option, build, options_from, threads_option
+from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
 
 
-@click.command("train-gram")
+GRAM_CONFIG = "brushwork.style.linear_train:GramTrainConfig"
+
+
+@click.command("train-gram", cls=FieldCommand)
 @click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos.")
 @click.option("--styles", "style_dir", type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
-@options_from(GramTrainConfig, only=("exclude", "bundled_photos", "decoder", "objective", "init"))
+@options_from(GRAM_CONFIG, only=("exclude", "bundled_photos", "decoder", "objective", "init"))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run).")
 @click.option("--size", type=int, default=128, show_default=True, help="Side of the square random training crops in px.")
-@options_from(GramTrainConfig, only=("batch_size",))
+@options_from(GRAM_CONFIG, only=("batch_size",))
 @click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it].")
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
-@options_from(GramTrainConfig, only=("content_weight", "style_weight", "backbone", "seed", "sample_every"))
+@options_from(GRAM_CONFIG, only=("content_weight", "style_weight", "backbone", "seed", "sample_every"))
 @click.option("--ckpt-every", type=int, default=100, show_default=True, help="Checkpoint (and save the model) every N steps.")
 @amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA), auto (where the hardware runs it natively) or off; a bare --amp means bf16.")
 @click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16).")
@@ -41,7 +43,7 @@ def train_gram(content: Path | None, style_dir: Path | None, out: Path, steps: i
     """
     import torch
 
-    from ..style.linear_train import load_run_config, start, train
+    from ..style.linear_train import GramTrainConfig, load_run_config, start, train
 
     if threads:
         torch.set_num_threads(threads)
