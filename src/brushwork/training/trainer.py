@@ -120,40 +120,55 @@ class Schedule:
     log_every: int
 
 
+class SingleNetworkRun:
+    """A :class:`Trainer` (plus its stored ``config`` and :class:`Schedule`) as a :class:`TrainerProtocol`."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any], t: Trainer, sched: Schedule, emit: Callback) -> None:
+        self.run_dir, self.config, self.t, self.sched, self.emit = run_dir, config, t, sched, emit
+        self.desc, self.step, self.state = t.desc, t.step, t.state
+        self.start = 0
+        self.log: MetricsLog | None = None
+
+    def restore(self, checkpoint: Path) -> int:
+        restored = ckpt.unpack_state(checkpoint, *self.t.state())
+        self.t.extra.update({k: restored[k] for k in self.t.extra if k in restored})
+        self.start = int(restored.get("step", 0))
+        return self.start
+
+    def begin(self, resumed: bool) -> None:
+        self.log = MetricsLog(self.run_dir, resume_step=self.start if resumed else None)
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+    def save(self, step: int, metrics: dict[str, Any]) -> Path:
+        t = self.t
+        if t.before_save is not None:
+            t.before_save()
+        tensors, state = ckpt.pack_state(*t.state())
+        state.update(config=self.config, metrics=metrics, **t.extra)
+        path = ckpt.save_checkpoint(self.run_dir, step, tensors, state)
+        t.save_model(step, metrics, dict(t.extra))
+        self.emit("checkpoint", {"path": str(path), "step": step})
+        return path
+
+    def periodic(self, step: int, losses: dict[str, float]) -> dict[str, Any]:
+        scores: dict[str, float] = {}
+        if every(step, self.sched.sample_every) or step == self.sched.steps:
+            grid, scores = self.t.preview()
+            path = self.run_dir / "samples" / f"step-{step:08d}.png"
+            save_grid(grid.cpu(), path, nrow=self.t.nrow or max(1, grid.shape[0] // 2))
+            self.emit("sample", {"path": str(path), "step": step, **scores})
+        if self.log is not None and (every(step, self.sched.log_every) or step == self.sched.steps):
+            self.log.log(step, {**losses, **scores})
+            self.emit("log", {"step": step, **losses, **scores})
+        return scores
+
+
 def run_training(run_dir: Path, config: dict[str, Any], t: Trainer, sched: Schedule, *, resume: bool, emit: Callback,
                  show_progress: bool = False, max_steps_this_call: int | None = None) -> LoopResult:
     """Run (or resume) ``t`` in ``run_dir`` to ``sched.steps``; ``config`` is stored in every checkpoint."""
     last = resume_point(run_dir, resume, emit)
-    restored = ckpt.unpack_state(last, *t.state()) if last is not None else {}
-    t.extra.update({k: restored[k] for k in t.extra if k in restored})
-    start_step = int(restored.get("step", 0))
-    log = MetricsLog(run_dir, resume_step=start_step if resume else None)
-
-    def save(step: int, metrics: dict[str, Any]) -> Path:
-        if t.before_save is not None:
-            t.before_save()
-        tensors, state = ckpt.pack_state(*t.state())
-        state.update(config=config, metrics=metrics, **t.extra)
-        path = ckpt.save_checkpoint(run_dir, step, tensors, state)
-        t.save_model(step, metrics, dict(t.extra))
-        emit("checkpoint", {"path": str(path), "step": step})
-        return path
-
-    def periodic(step: int, losses: dict[str, float]) -> dict[str, Any]:
-        scores: dict[str, float] = {}
-        if every(step, sched.sample_every) or step == sched.steps:
-            grid, scores = t.preview()
-            path = run_dir / "samples" / f"step-{step:08d}.png"
-            save_grid(grid.cpu(), path, nrow=t.nrow or max(1, grid.shape[0] // 2))
-            emit("sample", {"path": str(path), "step": step, **scores})
-        if every(step, sched.log_every) or step == sched.steps:
-            log.log(step, {**losses, **scores})
-            emit("log", {"step": step, **losses, **scores})
-        return scores
-
-    spec = LoopSpec(step=t.step, save=save, periodic=periodic, total_steps=sched.steps, ckpt_every=sched.ckpt_every, desc=t.desc)
-    try:
-        return run_steps(spec, start_step=start_step, last_checkpoint=last, run_dir=run_dir, show_progress=show_progress,
-                         max_steps_this_call=max_steps_this_call)
-    finally:
-        log.close()
+    return drive(SingleNetworkRun(run_dir, config, t, sched, emit), run_dir, resume=resume, last_checkpoint=last, total_steps=sched.steps,
+                 ckpt_every=sched.ckpt_every, show_progress=show_progress, max_steps_this_call=max_steps_this_call)
