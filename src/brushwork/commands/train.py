@@ -16,6 +16,7 @@ import click
 
 from ..errors import BrushworkError
 from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .options import threads_option
 
 TRAINERS = ("gan", "translate", "fast", "adain")
 DEFAULT_PRESET = {"gan": None, "translate": "cyclegan-default", "fast": "default", "adain": "default"}
@@ -34,8 +35,7 @@ def _common(f: Callable) -> Callable:
         click.option("--out", type=click.Path(file_okay=False), help="The run (or model) folder to create, or to continue with --resume."),
         click.option("--resume", is_flag=True, help="Continue the run in --out where its newest checkpoint stopped."),
         click.option("--dry-run", is_flag=True, help="Print the resolved, validated config and stop."),
-        click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help="CPU threads for torch (0 = torch's default)."),
-        device_option, quiet_option, json_option,
+        threads_option, device_option, quiet_option, json_option,
     ]
     for option in reversed(options):
         f = option(f)
