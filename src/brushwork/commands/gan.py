@@ -15,8 +15,10 @@ from ..gan.config import TrainConfig
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
 from .options import flag_errors, overrides_from, pop_overrides, threads_option
 
-SAMPLE_FLAGS = {"n": "-n", "truncation": "--truncation", "steps": "--steps", "mix_layer": "--mix-layer"}
-"""The sampling library's parameter names -> the flags of ``gan sample`` / ``gan interpolate``."""
+SAMPLE_FLAGS = {"n": "-n", "truncation": "--truncation", "mix_layer": "--mix-layer"}
+"""The sampling library's parameter names -> the flags of ``gan sample``."""
+INTERPOLATE_FLAGS = {"steps": "--steps", "truncation": "--truncation"}
+"""The same for ``gan interpolate``."""
 
 RESUME_CHANGEABLE = {"steps", "log_every", "sample_every", "diag_every", "ckpt_every", "keep_checkpoints"}
 """``train.*`` keys that may change when resuming; anything else would break exact resume."""
@@ -233,7 +235,7 @@ def interpolate(run, output, steps, ema, seed, truncation, class_id, device, as_
     gen = _load(run, ema, device)
     if not gen.is_image:
         raise BrushworkError(f"{run}: interpolation needs an image generator")
-    with flag_errors(extra=SAMPLE_FLAGS):
+    with flag_errors(extra=INTERPOLATE_FLAGS):
         frames = path(gen, steps, seed=seed, truncation=truncation, class_id=class_id)
     if output.lower().endswith(".gif"):
         save_gif(frames, output)

@@ -55,7 +55,7 @@ def load_discriminator(gen: LoadedGenerator) -> Discriminator:
     if int(state.get("step", -1)) != gen.step:
         raise BrushworkError(f"{gen.run_dir}: the newest checkpoint changed while sampling; try again")
     if gen.num_classes:
-        raise BrushworkError("--rejection supports unconditional generators only")
+        raise BrushworkError("rejection sampling supports unconditional generators only")
     D = build_discriminator(gen.config.model, gen.sample_shape, 0)
     try:
         D.load_state_dict(ckpt.unprefixed("D", tensors))

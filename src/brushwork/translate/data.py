@@ -94,7 +94,7 @@ def load_paired(a: str | os.PathLike, b: str | os.PathLike | None, load_size: in
         db = {_key(n, b): x for n, x in _decode_all(b, skipped)}
         common = sorted(set(da) & set(db))
         if not common:
-            raise BrushworkError(f"{a} and {b}: no file names in common; pix2pix needs aligned pairs with matching names (use --model cyclegan for unpaired folders)")
+            raise BrushworkError(f"{a} and {b}: no file names in common; pix2pix needs aligned pairs with matching names (cyclegan trains on unpaired folders)")
         lonely = sorted(set(da) ^ set(db))
         if lonely:
             raise BrushworkError(f"{a} and {b}: {len(lonely)} image(s) without a partner (e.g. {lonely[0]!r}); pix2pix needs every image paired")
