@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from brushwork.cli import cli, main
-from brushwork.commands.options import AliasedOption, build, options_from, pop_overrides
+from brushwork.commands.options import AliasedOption, build, options_from, pop_overrides, to_flags
 from brushwork.errors import BrushworkError
 
 GENERATED = {  # command path -> fields that must be generated options there
@@ -195,3 +195,9 @@ def test_generated_types_and_build():
     assert CliRunner().invoke(_demo, ["--hidden", "1"]).exit_code == 2  # cli=False: no option
     bad = CliRunner().invoke(_demo, ["--batch-size", "11"])
     assert isinstance(bad.exception, BrushworkError) and str(bad.exception) == "--batch-size must be at most 10, not 11"
+
+
+def test_only_whole_field_names_become_flags():
+    names = {"size": "--size", "batch_size": "--batch-size"}
+    assert to_flags("load_size 300 is smaller than size 256", names) == "load_size 300 is smaller than --size 256"
+    assert to_flags("--size and batch_size must be positive", names) == "--size and --batch-size must be positive"
