@@ -58,7 +58,7 @@ def test_blended_styles_have_the_mixture_statistics():
     both = torch.cat([a, b], dim=2)  # equal weights: the statistics of the pooled features
     ref = wct.feature_stats(both)
     torch.testing.assert_close(mixed.mean, ref.mean)
-    torch.testing.assert_close(mixed.cov, ref.cov, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(mixed.cov, ref.cov, rtol=1e-5, atol=2e-5)  # float32 sums in two orders
     with pytest.raises(BrushworkError, match="2 style"):
         wct.blend([ref, ref], [1.0])
     with pytest.raises(BrushworkError, match="non-negative"):

@@ -29,10 +29,10 @@ def bench() -> None:
 
 
 def threads_option_with_default(default: int):
-    """``--threads`` as :data:`brushwork.commands.options.threads_option` (0 = torch's default),
-    for the benches whose own default is another count."""
-    return click.option("--threads", type=click.IntRange(0), default=default, show_default=True,
-                        help="CPU threads for torch (0 = torch's default).")
+    """The shared ``--threads`` (0 = torch's default) with a bench's own default count."""
+    from .options import make_threads_option
+
+    return make_threads_option(help="CPU threads for torch (0 = torch's default).", default=default)
 
 
 def use_threads(threads: int) -> None:
