@@ -1,4 +1,4 @@
-"""Published key lists and forward passes for tests/test_models_import_pth.py, written from the
+"""Published key lists and forward passes for tests/models/test_models_import_pth.py, written from the
 public code (with torch.nn.functional, independent of Brushwork's modules):
 
 - pytorch/examples fast_neural_style/neural_style/transformer_net.py (TransformerNet),

@@ -225,3 +225,14 @@ def test_functions_and_modules_are_short():
                 if lines > MAX_FUNCTION_LINES:
                     too_long.append(f"{rel}:{node.lineno} {node.name}: {lines} lines")
     assert not too_long, f"over {MAX_FUNCTION_LINES} lines a function or {MAX_MODULE_LINES} a module:\n" + "\n".join(too_long)
+
+
+def test_test_folders_mirror_the_package():
+    """Tests of a subpackage live in the folder of the same name; a folder needs its subpackage."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+    packages = {p.parent.name for p in (SRC / PACKAGE).glob("*/__init__.py")}
+    assert folders <= packages, f"test folders without a subpackage: {sorted(folders - packages)}"
+    for prefix in ("gan", "metrics", "models", "style", "translate", "web", "training", "bench"):
+        stray = sorted(p.name for p in tests.glob(f"test_{prefix}_*.py"))
+        assert not stray, f"move these into tests/{prefix}/: {stray}"

@@ -42,7 +42,7 @@ class _Quantized(nn.Module):
     (see :func:`fake_quantize`). Every rounding point of the graphs is replayed, so the replay
     matches onnxruntime run without graph optimisations op by op; the whole networks still differ
     from it, as that run differs from itself when its convolutions sum in another order: the
-    rounding turns float32 summation-order differences into whole int8 steps (README, Magenta).
+    rounding turns float32 summation-order differences into whole int8 steps (docs/experiments/magenta-parity.md).
     """
 
     POINTS: tuple[str, ...] = ()

@@ -25,7 +25,7 @@ from brushwork.web.guard import COOKIE, RedactTokens, allowed_hosts, public_mess
 from brushwork.web.methods import JobInputs, Method
 from brushwork.web.uploads import FORMATS
 
-STATIC = Path(__file__).resolve().parents[1] / "src" / "brushwork" / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "src" / "brushwork" / "web" / "static"
 
 
 def _image(w: int = 16, h: int = 12, fmt: str = "PNG") -> bytes:

@@ -59,7 +59,7 @@ def test_presets_resolve_as_before_they_moved_to_files():
     import json
     from pathlib import Path
 
-    before = json.loads((Path(__file__).parent / "data" / "gan_presets_before.json").read_text())
+    before = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "gan_presets_before.json").read_text())
     assert sorted(PRESETS) == sorted(before)
     for name, old in before.items():
         assert preset_dict(name) == old, name

@@ -116,7 +116,7 @@ def test_import_matches_the_float_graph_exactly(folder, arbitrary, images):
 def test_parity_with_the_int8_graphs(folder, arbitrary, images):
     """Against onnxruntime running the original int8 graphs at 384 px. The activation rounding
     makes the outputs fragile: onnxruntime's own fused int8 kernels and its unfused reference
-    execution of the same graph disagree by about as much as we do (README numbers)."""
+    execution of the same graph disagree by about as much as we do (docs/experiments/magenta-parity.md)."""
     from brushwork.style.magenta import set_int8_emulation
 
     model, _ = arbitrary

@@ -11,7 +11,7 @@ from brushwork.errors import BrushworkError
 from brushwork.metrics.extract import extract_source
 from brushwork.metrics.features import VGG_LAYERS, load_features
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "content"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "content"
 from conftest import needs_hed
 
 
