@@ -9,6 +9,7 @@ import torch
 from brushwork.backbones.inception import FIDInceptionV3, _avg_pool_tf, expected_keys, load_inception, load_state_into
 from brushwork.errors import BrushworkError
 from brushwork.metrics.features import InceptionExtractor, load_features
+from inception_states import random_inception_state as _random_state
 
 # A few entries of pt_inception-2015-12-05-6726825d.pth, written out by hand.
 KNOWN = {
@@ -33,23 +34,6 @@ KNOWN = {
     "fc.bias": (1008,),
 }
 
-
-
-def _random_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A state dict with every pytorch-fid key and shape, random values, as the 2018 file (no num_batches_tracked)."""
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in expected_keys().items():
-        if key.endswith("running_var"):
-            state[key] = torch.rand(shape, generator=gen) + 0.5
-        elif key.endswith(("running_mean", "bn.bias")):
-            state[key] = torch.randn(shape, generator=gen) * 0.1
-        elif key.endswith("bn.weight"):
-            state[key] = torch.rand(shape, generator=gen) + 0.5
-        else:  # convolution / linear weights, He-like scale keeps activations alive
-            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-            state[key] = torch.randn(shape, generator=gen) * (2.0 / fan_in) ** 0.5
-    return state
 
 
 @pytest.fixture(scope="module")

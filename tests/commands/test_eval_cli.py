@@ -39,7 +39,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def inception_weights(tmp_path_factory):
     """A file with every pytorch-fid Inception key and shape (random values)."""
-    from test_inception import _random_state
+    from inception_states import random_inception_state as _random_state
 
     path = tmp_path_factory.mktemp("weights") / "inception.pth"
     torch.save(_random_state(), path)

@@ -8,26 +8,23 @@ from dataclasses import asdict
 import click
 
 from .common import device_option, emit_json, json_option, quiet_option, reserve_output, resolve_device, show_progress
+from .options import option_group
 
 
-def _feature_options(func):
-    """--features, --weights, --batch-size, --max-images, --device, --json, --quiet."""
-    options = [
-        click.option("--features", default="inception", show_default=True,
-                     help="Feature space: inception (needs `brushwork weights fetch inception-fid`), "
-                          "vgg16-hed (offline) or classifier:PATH."),
-        click.option("--weights", type=click.Path(dir_okay=False), default=None,
-                     help="Local weights file for the feature space (instead of the cached one)."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
-        click.option("--max-images", type=click.IntRange(min=1), default=None, help="Use at most N images per source."),
-        click.option("--samples", type=click.IntRange(min=1), default=10_000, show_default=True,
-                     help="Images to draw from a GAN run folder given as a source (EMA generator when kept)."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed for GAN sampling (and KID subsets)."),
-        device_option, json_option, quiet_option,
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# --features, --weights, --batch-size, --max-images, --device, --json, --quiet.
+_feature_options = option_group(
+    click.option("--features", default="inception", show_default=True,
+                 help="Feature space: inception (needs `brushwork weights fetch inception-fid`), "
+                      "vgg16-hed (offline) or classifier:PATH."),
+    click.option("--weights", type=click.Path(dir_okay=False), default=None,
+                 help="Local weights file for the feature space (instead of the cached one)."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+    click.option("--max-images", type=click.IntRange(min=1), default=None, help="Use at most N images per source."),
+    click.option("--samples", type=click.IntRange(min=1), default=10_000, show_default=True,
+                 help="Images to draw from a GAN run folder given as a source (EMA generator when kept)."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed for GAN sampling (and KID subsets)."),
+    device_option, json_option, quiet_option,
+)
 
 
 def _options(features, weights, batch_size, max_images, samples, seed, device, quiet, as_json):

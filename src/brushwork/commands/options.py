@@ -200,6 +200,16 @@ class FieldCommand(click.Command):
         self.__dict__["_params"] = list(value)
 
 
+def option_group(*options: Callable) -> Callable:
+    """One decorator applying click ``options`` in the order given (the first is listed first)."""
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def options_from(cls: type | str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> Callable:
     """Decorator adding one option per field of dataclass ``cls`` (in field order); ``cls`` as
     ``"module:Class"`` defers that to the first use of a :class:`FieldCommand`."""

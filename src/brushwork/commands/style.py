@@ -12,7 +12,7 @@ import click
 
 from ..errors import BrushworkError
 from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
-from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
+from .options import FieldCommand, amp_enabled, amp_option, build, option_group, options_from, threads_option
 
 
 @click.group()
@@ -25,20 +25,16 @@ COMMON_TRAIN_FIELDS = ("bundled_photos", "size", "batch_size", "lr", "content_we
                       "sample_every", "ckpt_every")
 
 
-def _train_options(f):
-    options = [
-        click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos."),
-        click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run)."),
-        click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it to train longer]."),
-        options_from(FF_CONFIG, only=COMMON_TRAIN_FIELDS),
-        amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA: about 2x faster), auto (where the hardware runs it natively) or off; a bare --amp means bf16."),
-        click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
-        click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
-        device_option, threads_option, quiet_option, json_option,
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+_train_options = option_group(
+    click.option("--content", type=click.Path(path_type=Path), help="Folder (or .zip) of content photos."),
+    click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run)."),
+    click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it to train longer]."),
+    options_from(FF_CONFIG, only=COMMON_TRAIN_FIELDS),
+    amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA: about 2x faster), auto (where the hardware runs it natively) or off; a bare --amp means bf16."),
+    click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16: half the size)."),
+    click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped."),
+    device_option, threads_option, quiet_option, json_option,
+)
 
 
 RESUME_FIXED = ("content", "style", "style_dir", "style_image", "preset", "width", "recon_steps", "identity_weight", "bundled_photos", "size", "batch_size",

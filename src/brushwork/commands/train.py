@@ -16,7 +16,7 @@ import click
 
 from ..errors import BrushworkError
 from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
-from .options import threads_option
+from .options import option_group, threads_option
 
 TRAINERS = ("gan", "translate", "fast", "adain")
 DEFAULT_PRESET = {"gan": None, "translate": "cyclegan-default", "fast": "default", "adain": "default"}
@@ -27,19 +27,15 @@ def train() -> None:
     """Train any model from a preset, a config file and --set overrides."""
 
 
-def _common(f: Callable) -> Callable:
-    options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML, YAML or JSON config (may name a preset to start from)."),
-        click.option("--preset", help="Named preset (see `brushwork train presets`)."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one config value (repeatable)."),
-        click.option("--out", type=click.Path(file_okay=False), help="The run (or model) folder to create, or to continue with --resume."),
-        click.option("--resume", is_flag=True, help="Continue the run in --out where its newest checkpoint stopped."),
-        click.option("--dry-run", is_flag=True, help="Print the resolved, validated config and stop."),
-        threads_option, device_option, quiet_option, json_option,
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+_common = option_group(
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML, YAML or JSON config (may name a preset to start from)."),
+    click.option("--preset", help="Named preset (see `brushwork train presets`)."),
+    click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one config value (repeatable)."),
+    click.option("--out", type=click.Path(file_okay=False), help="The run (or model) folder to create, or to continue with --resume."),
+    click.option("--resume", is_flag=True, help="Continue the run in --out where its newest checkpoint stopped."),
+    click.option("--dry-run", is_flag=True, help="Print the resolved, validated config and stop."),
+    threads_option, device_option, quiet_option, json_option,
+)
 
 
 @train.command("presets")
