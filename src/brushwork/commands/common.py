@@ -53,3 +53,14 @@ def emit_json(obj: Any) -> None:
 def show_progress(quiet: bool, as_json: bool) -> bool:
     """Progress bars go to a terminal's stderr unless --quiet (--json alone keeps them on stderr)."""
     return not quiet and sys.stderr.isatty()
+
+
+def report_training(result: Any, fields: dict[str, Any], line: str, *, quiet: bool, as_json: bool, **extra: Any) -> None:
+    """End of a training command: the JSON summary (``fields``, the result's step, checkpoint,
+    metrics and steps/s, then ``extra``) with --json, else ``line`` plus the step and speed."""
+    summary = {**fields, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
+               "steps_per_second": round(result.steps_per_second, 3), **extra}
+    if as_json:
+        emit_json(summary)
+    elif not quiet:
+        click.echo(f"trained {line} to step {result.step} ({result.steps_per_second:.2f} steps/s)")

@@ -12,7 +12,7 @@ import click
 
 from ..errors import BrushworkError
 from ..gan.config import TrainConfig
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, report_training, reserve_output, resolve_device, show_progress
 from .options import flag_errors, overrides_from, pop_overrides, threads_option
 
 SAMPLE_FLAGS = {"n": "-n", "truncation": "--truncation", "mix_layer": "--mix-layer"}
@@ -132,11 +132,7 @@ def train(preset, config_file, sets, data, out, name, resume_run, device, thread
         distributed.teardown(dist, synchronize=finished)
     if not dist.is_main:
         return
-    summary = {"run": str(run_dir), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": result.skipped_images}
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained {run_dir} to step {result.step} ({result.steps_per_second:.1f} steps/s); checkpoint {result.checkpoint}")
+    report_training(result, {"run": str(run_dir)}, str(run_dir), quiet=quiet, as_json=as_json, skipped_images=result.skipped_images)
 
 
 def _warnings_only(note):

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, report_training, reserve_output, resolve_device, show_progress
 from .options import FieldCommand, amp_enabled, amp_option, build, option_group, options_from, threads_option
 
 
@@ -97,11 +97,7 @@ def _run(kind: str, out: Path, resume: bool, device: str, threads: int, quiet: b
         if not resume:
             _discard_failed_start(out, run_dir_of(out))
         raise
-    summary = {"model": str(out), "kind": kind, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": round(result.steps_per_second, 3)}
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained {kind} model {out} to step {result.step} ({result.steps_per_second:.2f} steps/s)")
+    report_training(result, {"model": str(out), "kind": kind}, f"{kind} model {out}", quiet=quiet, as_json=as_json)
 
 
 @style.command("train-fast", cls=FieldCommand)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, json_option, quiet_option, report_training, resolve_device, show_progress
 from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
 
 
@@ -59,8 +59,4 @@ def train_decoder(layer: str, content, styles, out: Path, resume: bool, threads:
     except Interrupted as exc:
         click.echo(f"brushwork: {exc}", err=True)
         raise
-    summary = {"model": str(out), "layer": layer, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": round(result.steps_per_second, 3)}
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained {layer} decoder in {out} to step {result.step} ({result.steps_per_second:.2f} steps/s)")
+    report_training(result, {"model": str(out), "layer": layer}, f"{layer} decoder in {out}", quiet=quiet, as_json=as_json)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, report_training, resolve_device, show_progress
 from .options import FieldCommand, amp_enabled, amp_option, build, options_from, threads_option
 
 
@@ -57,12 +57,7 @@ def train_gram(content: Path | None, style_dir: Path | None, out: Path, steps: i
         start(cfg, out)
     note = (lambda e, d: click.echo(f"brushwork: warning: {d['message']}", err=True) if e == "warning" else None) if not quiet else None
     result = train(cfg, out, resume=resume, device=resolve_device(device), show_progress=show_progress(quiet, as_json), callback=note)
-    summary = {"model": str(out), "kind": "gram", "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
-               "steps_per_second": round(result.steps_per_second, 3)}
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained gram model {out} to step {result.step} ({result.steps_per_second:.2f} steps/s)")
+    report_training(result, {"model": str(out), "kind": "gram"}, f"gram model {out}", quiet=quiet, as_json=as_json)
 
 
 @click.command("export-gram")

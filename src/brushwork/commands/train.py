@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from ..errors import BrushworkError
-from .common import device_option, emit_json, json_option, quiet_option, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, quiet_option, report_training, resolve_device, show_progress
 from .options import option_group, threads_option
 
 TRAINERS = ("gan", "translate", "fast", "adain")
@@ -83,11 +83,8 @@ def _note(quiet: bool):
     return None if quiet else (lambda e, d: _warn(d["message"]) if e == "warning" else None)
 
 
-def _report(summary: dict[str, Any], as_json: bool, quiet: bool) -> None:
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained {summary['trainer']} in {summary['run']} to step {summary['step']} ({summary['steps_per_second']:.2f} steps/s)")
+def _report(trainer: str, out: Any, result: Any, as_json: bool, quiet: bool) -> None:
+    report_training(result, {"trainer": trainer, "run": str(out)}, f"{trainer} in {out}", quiet=quiet, as_json=as_json)
 
 
 def _interrupted(exc: BaseException) -> None:
@@ -141,8 +138,7 @@ def _run_gan(cfg, out: Path, resume: bool, device: str, threads: int, quiet: boo
     finally:
         distributed.teardown(dist, synchronize=finished)
     if dist.is_main:
-        _report({"trainer": "gan", "run": str(out), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
-                 "steps_per_second": result.steps_per_second}, as_json, quiet)
+        _report("gan", out, result, as_json, quiet)
 
 
 def _gan_steps(cfg, out: Path, resume: bool, dev: str, dist, quiet: bool, as_json: bool):
@@ -223,8 +219,7 @@ def _run_ff(cfg, out: Path, resume: bool, device: str, threads: int, quiet: bool
         if not resume:
             discard_failed_start(run_dir_of(out))
         raise
-    _report({"trainer": cfg.kind, "run": str(out), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
-             "steps_per_second": result.steps_per_second}, as_json, quiet)
+    _report(cfg.kind, out, result, as_json, quiet)
 
 
 train_fast = _ff_command("fast")
@@ -285,5 +280,4 @@ def _run_translate(cfg, out: Path, dir_a: str, dir_b: str | None, resume: bool, 
         if not resume:
             discard_failed_start(out)
         raise
-    _report({"trainer": "translate", "run": str(out), "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics,
-             "steps_per_second": result.steps_per_second}, as_json, quiet)
+    _report("translate", out, result, as_json, quiet)

@@ -12,7 +12,7 @@ import click
 from ..errors import BrushworkError
 from ..translate.synthetic import TASKS
 from ..translate.config import TranslateConfig
-from .common import device_option, emit_json, json_option, onnx_options, quiet_option, reserve_output, resolve_device, show_progress
+from .common import device_option, emit_json, json_option, onnx_options, quiet_option, report_training, reserve_output, resolve_device, show_progress
 from .options import AliasedOption, build, flag_errors, flag_names, options_from, threads_option
 
 direction_option = click.option("--direction", type=click.Choice(["a2b", "b2a"]), default=None, help="a2b: domain A to B; b2a (CycleGAN only): B to A. Default: a2b for a run, a model folder's own direction.")
@@ -110,11 +110,8 @@ def train(dir_a, dir_b, out, size, steps, width, resume, device, threads, quiet,
 
             discard_failed_start(run)  # a start that failed before its first checkpoint leaves its name free
         raise
-    summary = {"run": str(run), "model": cfg.model, "step": result.step, "checkpoint": str(result.checkpoint), "metrics": result.metrics, "steps_per_second": result.steps_per_second, "skipped_images": data.skipped}
-    if as_json:
-        emit_json(summary)
-    elif not quiet:
-        click.echo(f"trained {cfg.model} in {run} to step {result.step} ({result.steps_per_second:.2f} steps/s); samples in {run / 'samples'}")
+    report_training(result, {"run": str(run), "model": cfg.model}, f"{cfg.model} in {run} (samples in {run / 'samples'})", quiet=quiet, as_json=as_json,
+                    skipped_images=data.skipped)
 
 
 @translate.command()
