@@ -20,8 +20,8 @@ GENERATED = {  # command path -> fields that must be generated options there
     "stylize": {"size", "iterations", "style_blend", "style_loss", "method", "model", "alpha", "tile"},
     "style train-fast": {"preset", "batch_size", "lr", "sample_every", "ckpt_every"},
     "style train-adain": {"width", "recon_steps", "identity_weight", "batch_size"},
-    "style train-decoder": {"layer", "holdout", "batch_size", "feature_weight"},
-    "style train-gram": {"exclude", "objective", "batch_size", "style_weight"},
+    "style train-decoder": {"layer", "holdout", "batch_size", "feature_weight", "input_scale"},
+    "style train-gram": {"exclude", "objective", "batch_size", "style_weight", "size", "lr", "ckpt_every"},
     "translate train": {"model", "batch_size", "amp", "ckpt_every"},
     "gan train": {"steps", "batch_size", "seed"},
 }

@@ -21,12 +21,9 @@ GRAM_CONFIG = "brushwork.style.linear_train:GramTrainConfig"
 @click.option("--styles", "style_dir", type=click.Path(path_type=Path), help="Folder (or .zip) of style images.")
 @options_from(GRAM_CONFIG, only=("exclude", "bundled_photos", "decoder", "objective", "init"))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder to write (the run goes to OUT/run).")
-@click.option("--size", type=int, default=128, show_default=True, help="Side of the square random training crops in px.")
-@options_from(GRAM_CONFIG, only=("batch_size",))
+@options_from(GRAM_CONFIG, only=("size", "batch_size"))
 @click.option("--steps", type=int, help="Total training steps [default: 2000; with --resume: the run's own, or raise it].")
-@click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
-@options_from(GRAM_CONFIG, only=("content_weight", "style_weight", "backbone", "seed", "sample_every"))
-@click.option("--ckpt-every", type=int, default=100, show_default=True, help="Checkpoint (and save the model) every N steps.")
+@options_from(GRAM_CONFIG, only=("lr", "content_weight", "style_weight", "backbone", "seed", "sample_every", "ckpt_every"))
 @amp_option(help="bfloat16 autocast: bf16 (CPU with AMX, or CUDA), auto (where the hardware runs it natively) or off; a bare --amp means bf16.")
 @click.option("--fp32-weights", is_flag=True, help="Store float32 weights (default float16).")
 @click.option("--resume", is_flag=True, help="Continue the run in OUT exactly where its newest checkpoint stopped.")
@@ -36,11 +33,7 @@ GRAM_CONFIG = "brushwork.style.linear_train:GramTrainConfig"
 @json_option
 def train_gram(content: Path | None, style_dir: Path | None, out: Path, steps: int | None, amp: str,
                fp32_weights: bool, resume: bool, threads: int, device: str, quiet: bool, as_json: bool, **opts) -> None:
-    """Train the linear style transform (Li et al., 2019) of --method gram for arbitrary styles.
-
-    --size, --lr and --ckpt-every default to the CPU-sized run (128 px, 5e-4, 100), not the
-    config's own defaults.
-    """
+    """Train the linear style transform (Li et al., 2019) of --method gram for arbitrary styles."""
     import torch
 
     from ..style.linear_train import GramTrainConfig, load_run_config, start, train

@@ -71,7 +71,7 @@ class DecoderTrainConfig(ConfigBase):
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT), metadata={"multiple": True, "help": "File names never trained on (previews and held-out PSNR)."})
     bundled_photos: bool = field(default=True, metadata={"help": "Also train on scikit-image's bundled photos."})
     width: float = field(default=1.0, metadata={"help": "Hidden-channel multiplier (0.5: a lighter decoder)."})
-    input_scale: float = 1.0
+    input_scale: float = field(default=0.0, metadata={"help": "Constant the features are multiplied by first (0: 1 / their RMS on the first training images)."})
     size: int = field(default=128, metadata={"help": "Side of the square random training crops in px."})
     batch_size: int = field(default=4, metadata={"aliases": ("--batch",), "help": "Crops per training step."})
     steps: int = field(default=2000, metadata={"cli": False})
