@@ -58,7 +58,7 @@ class ModelConfig(ConfigBase):
     # mlp G only: random Fourier features of z (same meaning; frequency std in cycles per unit of z).
     g_fourier: int = 0
     g_fourier_scale: float = 1.0
-    # GAN families (issue 9): self-attention resolution (sagan / biggan; 0 = none), BigGAN's
+    # GAN families: self-attention resolution (sagan / biggan; 0 = none), BigGAN's
     # shared class-embedding size, StyleGAN2's w size (0 = z_dim), mapping depth and G
     # architecture (skip | resnet), and progressive growing's first resolution (dcgan /
     # resnet; 0 = off; schedule in train.grow_every / train.fade_steps).
@@ -121,7 +121,7 @@ class TrainConfig(ConfigBase):
     fid_every: int = 0
     fid_features: str = "inception"
     fid_samples: int = 2048
-    # GAN families (issue 9): lazy R1 (every r1_every D steps, scaled up to match), path-length
+    # GAN families: lazy R1 (every r1_every D steps, scaled up to match), path-length
     # regularisation (weight, every pl_every G steps), style-mixing probability, BigGAN's
     # orthogonal regularisation weight, progressive growing's schedule, and ADA (target of
     # the r_t = E[sign D(real)] overfitting signal, 0 = off; adjust every ada_interval D steps
@@ -196,7 +196,7 @@ def _config_error(message: str) -> ConfigError:
 
 
 def family_checks(cfg: GANConfig) -> list[tuple[bool, str]]:
-    """(ok, message) checks of the issue-9 options (families, regularisers, growing, ADA)."""
+    """(ok, message) checks of the GAN-family options (families, regularisers, growing, ADA)."""
     m, t = cfg.model, cfg.train
     image = cfg.data.dataset not in ("ring", "grid")
     return [

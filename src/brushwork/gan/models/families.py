@@ -1,4 +1,4 @@
-"""Builders for the issue-9 families (sagan, biggan, stylegan2) and progressive growing,
+"""Builders for the GAN families (sagan, biggan, stylegan2) and progressive growing,
 called from :func:`brushwork.gan.models.build_generator` / ``build_discriminator``."""
 
 from __future__ import annotations
