@@ -1,4 +1,4 @@
-"""Every issue-9 family trains and resumes bitwise: N steps + resume + N steps == 2N steps.
+"""Every GAN family (sagan, biggan, stylegan2, progressive) trains and resumes bitwise: N steps + resume + N steps == 2N steps.
 
 Also the home of :func:`resume_pair`, which the progressive and ADA tests reuse.
 """
