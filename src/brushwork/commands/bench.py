@@ -28,11 +28,11 @@ def bench() -> None:
     """Benchmarks: each times Brushwork against a reference measured in the same run."""
 
 
-def threads_option_with_default(default: int):
-    """The shared ``--threads`` (0 = torch's default) with a bench's own default count."""
+def threads_option_with_default(default: int, help: str = "CPU threads for torch (0 = torch's default)."):
+    """The shared ``--threads`` with a bench's own default count."""
     from .options import make_threads_option
 
-    return make_threads_option(help="CPU threads for torch (0 = torch's default).", default=default)
+    return make_threads_option(help=help, default=default)
 
 
 def use_threads(threads: int) -> None:

@@ -75,7 +75,7 @@ def _serve_help() -> str:
 @click.option("--queue-size", type=click.IntRange(1, 10_000), default=4, show_default=True)
 @click.option("--size", type=click.IntRange(16, 2048), default=64, show_default=True, help="Output long side of each job (px).")
 @click.option("--iterations", type=click.IntRange(1, 5000), default=30, show_default=True, help="Iterations at the first scale of each job.")
-@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True, help="Torch threads of the server.")
+@threads_option_with_default(1, help="Torch threads of the server (0: all cores but one).")
 @click.option("--worker-nice", type=click.IntRange(0, 19), default=10, show_default=True, help="The server's --worker-nice.")
 @click.option("--restart/--no-restart", default=True, show_default=True, help="Kill the server in the middle and start it again.")
 @click.option("--timeout", type=click.FloatRange(10), default=600, show_default=True, help="Seconds to wait for the jobs.")
