@@ -61,6 +61,6 @@ def test_default_objective_is_pinned():
     o = StyleOptions()
     assert (o.style_loss, o.style_layers, o.style_layer_weights, o.content_layers) == (
         "gram", ("relu1_1", "relu2_1", "relu3_1", "relu4_1"), None, ("relu3_1", "relu4_1"))
-    assert (o.content_weight, o.style_weight, o.tv_weight, o.color_weight) == (0.2, 1.0, 2.0, 1.0)
+    assert (o.content_weight, o.style_weight, o.tv_weight, o.color_weight) == (0.2, 1.0, 0.5, 1.0)
     assert (o.init, o.optimizer, o.lr, o.ema_decay, o.iterations, o.initial_iterations, o.min_size) == (
         "content", "adam", 0.02, 0.9, 16, 120, 128)

@@ -71,7 +71,7 @@ class StyleOptions(ConfigBase):
     content_weight: float = field(default=0.2, metadata={"help": "Weight of the content loss."})
     style_weight: float = field(default=1.0, metadata={"help": "Overall weight of the style loss."})
     style_blend: tuple[float, ...] | None = field(default=None, metadata={"flag": "--style-weights", "help": "Blend weights of the style images, e.g. 0.7,0.3."})
-    tv_weight: float = field(default=2.0, metadata={"help": "Weight of the total-variation loss."})
+    tv_weight: float = field(default=0.5, metadata={"help": "Weight of the total-variation loss."})
     color_weight: float = field(default=1.0, metadata={"help": "Weight of the pixel-space colour loss (OKLab colour distribution of the style)."})
     style_loss: str = field(default="gram", metadata={"choices": ("gram", "wasserstein"), "help": "Gram matrices (Gatys) or sliced Wasserstein-2."})
     style_layers: tuple[str, ...] = field(default=("relu1_1", "relu2_1", "relu3_1", "relu4_1"), metadata={"cli": False})
