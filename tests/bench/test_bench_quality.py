@@ -54,4 +54,7 @@ def test_bench_quality_writes_sheet_page_and_finite_scores(tmp_path, capsys):
             assert Image.open(o["path"]).size[0] == 64
     sheet = Image.open(out / "contact.png")
     assert sheet.size[0] > 4 * 192 and sheet.size[1] > 2 * 192  # 2 rows of photo, painting and 2 methods
+    strip = np.asarray(sheet.convert("L"))[: 192 // 6]
+    for col in range(4):  # a name is written over every column
+        assert strip[:, 4 + col * 196: (col + 1) * 196].min() < 100
     assert "adain" in (out / "index.html").read_text()

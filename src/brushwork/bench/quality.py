@@ -170,15 +170,30 @@ def summarise(rows: list[dict[str, Any]], names: list[str]) -> dict[str, dict[st
 
 
 def write_contact_sheet(rows: list[dict[str, Any]], names: list[str], path: Path, tile: int = 192) -> Path:
-    """Photos down, [photo, painting, methods...] across; an empty tile where a method did not run."""
+    """Photos down, [photo, painting, methods...] across under a strip of their names; an empty
+    tile where a method did not run."""
     from ..imagegrid import make_grid
 
-    tiles = []
-    for r in rows:
-        for src in [r["content"], r["style"]] + [r["outputs"].get(n, {}).get("path") for n in names]:
-            tiles.append(_tile(src, tile))
-    save_image(make_grid(torch.stack(tiles), nrow=2 + len(names), padding=4), path)
+    columns = ["photo", "painting", *names]
+    tiles = [_tile(src, tile) for r in rows for src in [r["content"], r["style"]] + [r["outputs"].get(n, {}).get("path") for n in names]]
+    grid = make_grid(torch.stack(tiles), nrow=len(columns), padding=4)
+    save_image(torch.cat([_labels(columns, tile, 4, grid.shape[-1]), grid], dim=1), path)
     return path
+
+
+def _labels(texts: list[str], side: int, padding: int, width: int) -> torch.Tensor:
+    """A white strip ``width`` px wide with each text centred over its grid column."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(12, side // 10))
+    img = Image.new("RGB", (width, side // 6), "white")
+    draw = ImageDraw.Draw(img)
+    for i, text in enumerate(texts):
+        box = draw.textbbox((0, 0), text, font=font)
+        left = padding + i * (side + padding) + (side - (box[2] - box[0])) // 2
+        draw.text((left, (img.height - (box[3] - box[1])) // 2 - box[1]), text, fill="black", font=font)
+    return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255
 
 
 def _tile(path: str | None, side: int) -> torch.Tensor:
