@@ -198,3 +198,15 @@ def test_stylize_video_with_wct(tmp_path, capsys):
     assert code == 0 and json.loads(capsys.readouterr().out)["frames"] == 2
     assert main(["stylize-video", str(clip), "-o", str(tmp_path / "o2.mp4"), "--quiet"]) == 2
     assert "--model is required" in capsys.readouterr().err
+
+
+@needs_hed
+def test_auto_precision_is_float32_even_where_bfloat16_is_native(tmp_path, monkeypatch):
+    from brushwork import precision
+    from brushwork.style.universal import UniversalStyle
+
+    monkeypatch.setattr(precision, "fast_bf16", lambda device: True)
+    folder = _decoders(tmp_path)
+    assert UniversalStyle(folder).precision == "float32"
+    explicit = UniversalStyle(folder, precision="bfloat16")
+    assert explicit.precision == "bfloat16" and next(explicit.decoders.parameters()).dtype == torch.bfloat16
