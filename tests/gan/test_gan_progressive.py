@@ -77,7 +77,7 @@ def test_resume_lands_exactly_inside_a_fade(tmp_path):
     ({"train": {"grow_every": 10, "fade_steps": 20}}, "fade_steps"),
 ])
 def test_bad_growth_configs(extra, match):
-    from brushwork.gan.train import preflight
+    from brushwork.gan.parts import preflight
 
     with pytest.raises(BrushworkError, match=match):
         preflight(resolve_config(preset="dcgan-digits", overrides=[{"data": {"img_size": 32}}, extra]))

@@ -10,10 +10,13 @@ import torch
 from safetensors.torch import load_file
 
 from brushwork.gan import parts as parts_mod
-from brushwork.gan import train as train_mod
 from brushwork.gan.config import resolve_config
+from brushwork.gan.parts import Position, build_parts, load_data
+from brushwork.gan.step import train_step
 from brushwork.gan.train import Interrupted, train
+from brushwork.training import adversarial
 from brushwork.training.checkpoint import latest_checkpoint, list_checkpoints
+from brushwork.training.distributed import DistInfo
 from brushwork.training.guard import NonFiniteLoss
 from brushwork.training.runs import create_run
 
@@ -88,7 +91,7 @@ def test_resume_with_more_steps_equals_one_run(tmp_path):
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     cfg = _cfg("mlp-digits", {"model": {"g_hidden": [8], "d_hidden": [8]}, "data": {"img_size": 8}, "train": {"steps": 20, "batch_size": 8, "ckpt_every": 5}})
     run = _run(tmp_path, "r", cfg)
-    real_g_loss = train_mod.losses.g_loss
+    real_g_loss = adversarial.g_loss
     calls = {"n": 0}
 
     def poisoned(kind, fake):
@@ -96,11 +99,11 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
         loss = real_g_loss(kind, fake)
         return loss * float("nan") if calls["n"] == 7 else loss
 
-    monkeypatch.setattr(train_mod.losses, "g_loss", poisoned)
+    monkeypatch.setattr(adversarial, "g_loss", poisoned)
     with pytest.raises(NonFiniteLoss, match=r"step 7: loss_g is nan.*step-00000005\.json"):
         train(cfg, run)
     assert [s for s, _ in list_checkpoints(run)] == [5]
-    monkeypatch.setattr(train_mod.losses, "g_loss", real_g_loss)
+    monkeypatch.setattr(adversarial, "g_loss", real_g_loss)
     assert train(cfg, run, resume=True).step == 20  # the kept checkpoint is good
 
 
@@ -151,9 +154,9 @@ def test_amp_autocasts_to_bfloat16_where_native(tmp_path, monkeypatch):
     cfg = _cfg("cdcgan-digits", {"model": {"g_width": 4, "d_width": 4, "z_dim": 8}, "data": {"img_size": 8}, "train": {"batch_size": 8}}, {"train": {"steps": 1}})
     for native in (True, False):
         monkeypatch.setattr(parts_mod, "fast_bf16", lambda device, native=native: native)
-        parts = train_mod.build_parts(cfg, train_mod.load_data(cfg), torch.device("cpu"), train_mod.DistInfo())
+        parts = build_parts(cfg, load_data(cfg), torch.device("cpu"), DistInfo())
         hook = parts.D.from_rgb.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
-        train_mod.train_step(cfg, parts, train_mod.Position())
+        train_step(cfg, parts, Position())
         hook.remove()
         assert parts.amp is native
         assert set(seen) == ({torch.bfloat16} if native else {torch.float32})

@@ -18,7 +18,7 @@ import torch
 from ..training import adversarial as losses
 from ..gan.config import GANConfig
 from ..gan.models import build_discriminator, build_generator
-from ..gan.train import load_data
+from ..gan.parts import load_data
 from ..training.ema import EMA
 
 
@@ -67,8 +67,9 @@ def reference_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "
 
 
 def brushwork_steps_per_second(cfg: GANConfig, steps: int = 200, device: str = "cpu", warmup: int = 5) -> float:
-    """Generator steps per second of Brushwork's own step (:func:`brushwork.gan.train.train_step`), no logging."""
-    from ..gan.train import Position, build_parts, train_step
+    """Generator steps per second of Brushwork's own step (:func:`brushwork.gan.step.train_step`), no logging."""
+    from ..gan.parts import Position, build_parts
+    from ..gan.step import train_step
     from ..training.distributed import DistInfo
 
     torch.manual_seed(cfg.train.seed)

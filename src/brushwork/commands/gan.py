@@ -89,7 +89,8 @@ def train(preset, config_file, sets, data, out, name, resume_run, device, thread
     (gloo on CPU, NCCL on CUDA), equal to one process with the same global batch.
     """
     from ..gan.config import resolve_config
-    from ..gan.train import Interrupted, preflight
+    from ..gan.parts import preflight
+    from ..gan.train import Interrupted
     from ..gan.train import train as run_training
     from ..training import distributed, runtime
     from ..training.runs import create_run, read_run

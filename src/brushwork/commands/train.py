@@ -117,7 +117,7 @@ def train_gan(config_file, preset, sets, out, resume, dry_run, threads, device, 
 
 def _run_gan(cfg, out: Path, resume: bool, device: str, threads: int, quiet: bool, as_json: bool) -> None:
     """Under ``torchrun`` data-parallel, as ``gan train``; rank 0 writes the run and reports."""
-    from ..gan.train import preflight
+    from ..gan.parts import preflight
     from ..training import distributed, runtime
     from ..training.runs import create_run, read_run
 

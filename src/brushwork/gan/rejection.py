@@ -145,7 +145,7 @@ def rejection_sample(gen: LoadedGenerator, n: int, *, seed: int = 0, quantile: f
         raise BrushworkError(f"calibration steps must be >= 0, not {calibrate_steps}")
     D = D if D is not None else load_discriminator(gen)
     if calibrate_steps:
-        from .train import load_data
+        from .parts import load_data
 
         D = calibrate(D, gen, _to_d_input(gen, load_data(gen.config).x), calibrate_steps, seed=seed)
     g = torch.Generator().manual_seed(seed)

@@ -16,21 +16,13 @@ from typing import Any
 
 import torch
 
-from ..training import adversarial as losses
 from ..training.distributed import DistInfo
-from ..training.loop import Callback, default_callback
-from ..training.loop import Interrupted
+from ..training.loop import Callback, Interrupted, default_callback
 from ..training.trainer import drive, resume_point
-from .checkpoints import restore, save, save_model
 from .config import GANConfig
-from .parts import GANParts, Position, build_parts, expected_shape, load_data, preflight
-from .previews import diagnose, fixed_latents, generate, sampling_model, write_samples
-from .step import d_step, g_step, latents, make_fakes, real_batch, set_learning_rates, train_step
 from .trainer import GANTrainer
 
-__all__ = ["train", "TrainResult", "GANTrainer", "Interrupted", "losses", "restore", "save", "save_model", "GANParts", "Position",
-           "build_parts", "expected_shape", "load_data", "preflight", "diagnose", "fixed_latents", "generate", "sampling_model",
-           "write_samples", "d_step", "g_step", "latents", "make_fakes", "real_batch", "set_learning_rates", "train_step"]
+__all__ = ["train", "TrainResult", "Interrupted"]
 
 
 @dataclass
