@@ -58,3 +58,14 @@ def test_bench_quality_writes_sheet_page_and_finite_scores(tmp_path, capsys):
     for col in range(4):  # a name is written over every column
         assert strip[:, 4 + col * 196: (col + 1) * 196].min() < 100
     assert "adain" in (out / "index.html").read_text()
+
+
+def test_contact_sheet_has_no_column_for_a_method_that_never_ran(tmp_path):
+    from brushwork.bench.quality import write_contact_sheet
+
+    for stem in ("c", "s", "o"):
+        _image(tmp_path / f"{stem}.png", len(stem))
+    rows = [{"content": str(tmp_path / "c.png"), "style": str(tmp_path / "s.png"),
+             "outputs": {"a": {"path": str(tmp_path / "o.png")}}}]
+    write_contact_sheet(rows, ["a", "never"], tmp_path / "sheet.png", tile=64)
+    assert Image.open(tmp_path / "sheet.png").size[0] == 4 + 3 * (64 + 4)  # photo, painting, a

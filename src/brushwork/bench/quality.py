@@ -171,9 +171,10 @@ def summarise(rows: list[dict[str, Any]], names: list[str]) -> dict[str, dict[st
 
 def write_contact_sheet(rows: list[dict[str, Any]], names: list[str], path: Path, tile: int = 192) -> Path:
     """Photos down, [photo, painting, methods...] across under a strip of their names; an empty
-    tile where a method did not run."""
+    tile where a method did not run, and no column for a method that ran on no pair."""
     from ..imagegrid import make_grid
 
+    names = [n for n in names if any(n in r["outputs"] for r in rows)]
     columns = ["photo", "painting", *names]
     tiles = [_tile(src, tile) for r in rows for src in [r["content"], r["style"]] + [r["outputs"].get(n, {}).get("path") for n in names]]
     grid = make_grid(torch.stack(tiles), nrow=len(columns), padding=4)
