@@ -34,7 +34,8 @@ from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from .decoders import LevelConfig, LevelDecoder, level_index, load_decoders, save_level
 from .feedforward import keep_freed_memory
-from .ff_train import BUNDLED, CropPool, _rel_mse, _shrink
+from .crops import BUNDLED, CropPool
+from .losses import relative_mse
 
 __all__ = ["DecoderTrainConfig", "Interrupted", "load_run_config", "start", "train"]
 
@@ -128,9 +129,9 @@ def reconstruction_loss(vgg: VGGFeatures, dec: LevelDecoder, x: torch.Tensor, fe
     with autocast_ctx():
         y = dec(fx)
         fy = vgg(y, [layer])[layer] if feature_weight > 0 else None
-    parts = {"pixel": _rel_mse(y.float(), x)}
+    parts = {"pixel": relative_mse(y.float(), x)}
     if fy is not None:
-        parts["feature"] = _rel_mse(fy.float(), fx)
+        parts["feature"] = relative_mse(fy.float(), fx)
     return parts
 
 
@@ -168,9 +169,7 @@ class DecoderParts:
 def build_parts(cfg: DecoderTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> DecoderParts:
     """Image pool (without the held-out photos), encoder, the decoder (seeded) and Adam."""
     train_files, held_files = split_sources(cfg.sources, cfg.holdout)
-    pool = CropPool.from_sources(train_files, cfg.size)
-    if cfg.bundled_photos:
-        pool.images += [_shrink(bundled_photo(n), 2 * cfg.size) for n in BUNDLED if n not in cfg.holdout]
+    pool = CropPool.from_sources(train_files, cfg.size, cfg.bundled_photos, exclude=tuple(cfg.holdout))
     held = [center_crop_resize(load_image(f).rgb, cfg.size) for f in held_files]
     held += [center_crop_resize(bundled_photo(n), cfg.size) for n in BUNDLED if n in cfg.holdout]
     vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)

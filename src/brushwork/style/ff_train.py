@@ -25,10 +25,8 @@ from typing import Any, Union
 import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
-from ..data.bundled import bundled_photo
-from ..data.files import SkipCounter, iter_images
 from ..errors import BrushworkError
-from ..imageio import load_image, resize, resize_long_side
+from ..imageio import load_image, resize_long_side
 from ..models import save_pretrained
 from ..precision import autocast
 from ..training.loop import (
@@ -44,69 +42,16 @@ from . import adain as A
 from .fast import TransformerNet, preset
 from .feedforward import keep_freed_memory
 from .ff_config import FFTrainConfig
-from .losses import GramStyleLoss, tv_loss
+from .crops import CropPool
+from .losses import GramStyleLoss, relative_mse, tv_loss
 
 FAST_CONTENT = "relu2_2"
 FAST_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 RUN = "run"
 StyleNet = Union[TransformerNet, A.Decoder]
-BUNDLED = ("astronaut", "chelsea", "coffee", "rocket")
-
-
-# --------------------------------------------------------------------------- data
-
-
-class CropPool:
-    """Images held in memory (short side at most ``2 * size``), sampled as random crops."""
-
-    def __init__(self, images: list[torch.Tensor], size: int, name: str) -> None:
-        if not images:
-            raise BrushworkError(f"{name}: no readable images")
-        self.images, self.size, self.name = images, size, name
-
-    @classmethod
-    def from_sources(cls, sources: list[str], size: int, bundled: bool = False) -> "CropPool":
-        """Every image of the given files / folders (plus the bundled photos); BrushworkError if none."""
-        images, skipped = [], SkipCounter()
-        for src in sources:
-            if Path(src).is_file() and not src.lower().endswith(".zip"):
-                images.append(load_image(src).rgb)
-            else:
-                images += [img for _, img in iter_images(src, skipped=skipped)]
-        images += [bundled_photo(n) for n in BUNDLED] if bundled else []
-        return cls([_shrink(img, 2 * size) for img in images], size, ", ".join(sources))
-
-    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        """``(n, 3, size, size)``: random image, crop of 50-100 % of its short side, random flip."""
-        out = []
-        for _ in range(n):
-            img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
-            h, w = img.shape[-2:]
-            side = max(1, int(min(h, w) * (0.5 + 0.5 * float(torch.rand((), generator=gen)))))
-            top = int(torch.randint(h - side + 1, (1,), generator=gen))
-            left = int(torch.randint(w - side + 1, (1,), generator=gen))
-            crop = resize(img[:, top : top + side, left : left + side], (self.size, self.size))
-            out.append(crop.flip(-1) if bool(torch.rand((), generator=gen) < 0.5) else crop)
-        return torch.stack(out)
-
-    def fixed(self, n: int) -> torch.Tensor:
-        """The first ``n`` images, centre-cropped to ``size`` (for previews)."""
-        from ..data.datasets import center_crop_resize
-
-        return torch.stack([center_crop_resize(img, self.size) for img in self.images[:n]])
-
-
-def _shrink(img: torch.Tensor, short: int) -> torch.Tensor:
-    h, w = img.shape[-2:]
-    return resize_long_side(img, round(max(h, w) * short / min(h, w))) if min(h, w) > short else img
 
 
 # --------------------------------------------------------------------------- losses
-
-
-def _rel_mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error divided by the target's mean square (1.0 = as far as zero)."""
-    return (x - target).pow(2).mean() / target.detach().pow(2).mean().clamp_min(1e-8)
 
 
 class FastObjective:
@@ -124,7 +69,7 @@ class FastObjective:
         with autocast():
             y = net(x)
             feats = self.vgg(y, list(dict.fromkeys([FAST_CONTENT, *FAST_STYLE])))
-        content = _rel_mse(feats[FAST_CONTENT].float(), target)
+        content = relative_mse(feats[FAST_CONTENT].float(), target)
         style = sum(torch.stack([g(feats[n][i : i + 1].float()) for i in range(x.shape[0])]).mean() for n, g in zip(FAST_STYLE, self.grams)) / len(FAST_STYLE)
         return {"content": content, "style": style, "tv": tv_loss(y.float())}
 
@@ -145,11 +90,11 @@ class AdaINObjective:
             y = dec(torch.cat([t, fc]) if identity else t)
             fy = self.vgg(y, list(A.STYLE_LAYERS))
         n = x.shape[0]
-        parts = {"content": _rel_mse(fy[A.CONTENT_LAYER][:n].float(), t)}
+        parts = {"content": relative_mse(fy[A.CONTENT_LAYER][:n].float(), t)}
         style = 0.0
         for name in A.STYLE_LAYERS:
             (m_y, s_y), (m_s, s_s) = A.mean_std(fy[name][:n].float()), A.mean_std(fs[name])
-            style = style + _rel_mse(m_y, m_s) + _rel_mse(s_y, s_s)
+            style = style + relative_mse(m_y, m_s) + relative_mse(s_y, s_s)
         parts.update(style=style / len(A.STYLE_LAYERS), tv=tv_loss(y[:n].float()))
         if identity:
             parts["identity"] = _identity(y[n:], fy[A.CONTENT_LAYER][n:], x, fc)
@@ -168,7 +113,7 @@ class AdaINObjective:
 def _identity(y: torch.Tensor, fy: torch.Tensor, x: torch.Tensor, fx: torch.Tensor) -> torch.Tensor:
     """How far a reconstruction ``y`` (features ``fy``) is from the image ``x`` (features ``fx``):
     relative pixel error plus relative ``relu4_1`` error, as in SANet's identity loss."""
-    return _rel_mse(y.float(), x) + _rel_mse(fy.float(), fx)
+    return relative_mse(y.float(), x) + relative_mse(fy.float(), fx)
 
 
 # --------------------------------------------------------------------------- the trainer

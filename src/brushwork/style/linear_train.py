@@ -11,7 +11,7 @@ Only :class:`~.linear.LinearTransform` learns; the VGG and the decoder (taken fr
   features and those of the style.
 
 Data (random crops of content photos and paintings), losses normalised by their targets, run
-folders, checkpoints and exact resume come from :mod:`.ff_train` and :mod:`brushwork.training`.
+folders, checkpoints and exact resume come from :mod:`.crops`, :mod:`.losses`, :mod:`.ff_train` and :mod:`brushwork.training`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import torch
 
 from ..backbones.vgg import VGGFeatures, load_vgg
 from ..config import ConfigBase, require
-from ..data.bundled import bundled_photo
-from ..data.files import iter_images
 from ..errors import BrushworkError
 from ..imageio import resize
 from ..precision import autocast
@@ -36,7 +34,9 @@ from ..training.runs import create_run, read_run
 from . import adain as A
 from . import linear as L
 from .feedforward import keep_freed_memory
-from .ff_train import BUNDLED, CropPool, _rel_mse, _shrink, run_dir_of
+from .crops import CropPool
+from .ff_train import run_dir_of
+from .losses import relative_mse
 from .pretrained import from_pretrained, save_pretrained
 
 KIND = "style-gram"
@@ -109,15 +109,6 @@ def load_decoder(name: str, backbone: str) -> A.Decoder:
     return from_pretrained(name, kind="adain", backbone=backbone)
 
 
-def pool(source: str, size: int, exclude: tuple[str, ...], bundled: bool = False) -> CropPool:
-    """An :class:`~.ff_train.CropPool` of the images in ``source`` whose file names are not in ``exclude``."""
-    if Path(source).is_file() and not source.lower().endswith(".zip"):
-        return CropPool.from_sources([source], size, bundled)
-    images = [img for name, img in iter_images(source) if Path(name).name not in exclude]
-    images += [bundled_photo(n) for n in BUNDLED] if bundled else []
-    return CropPool([_shrink(img, 2 * size) for img in images], size, source)
-
-
 def batch_gram(feat: torch.Tensor) -> torch.Tensor:
     """``(N, C, H, W)`` -> ``(N, C, C)``: mean over positions of outer products (float32)."""
     f = feat.float().flatten(2)
@@ -130,7 +121,7 @@ SCALES = (1.0, 1.5)
 
 
 class FeaturePool:
-    """Encoder features of every image of an :class:`~.ff_train.CropPool`, computed once at each of
+    """Encoder features of every image of an :class:`~.crops.CropPool`, computed once at each of
     :data:`SCALES` (with, for styles, the Gram matrices of the whole image at ``relu1_1 .. relu4_1``),
     and sampled as random square crops of ``size / stride`` feature positions with random flips.
 
@@ -183,12 +174,12 @@ class GramObjective:
         if self.objective == "features":
             centred = t - t.mean(dim=(2, 3), keepdim=True)
             target = fs - fs.mean(dim=(2, 3), keepdim=True)
-            style = _rel_mse(batch_gram(centred), batch_gram(target)) + _rel_mse(t.mean(dim=(2, 3)), fs.mean(dim=(2, 3)))
-            return {"content": _rel_mse(t, fc), "style": style}
+            style = relative_mse(batch_gram(centred), batch_gram(target)) + relative_mse(t.mean(dim=(2, 3)), fs.mean(dim=(2, 3)))
+            return {"content": relative_mse(t, fc), "style": style}
         with autocast():
             fy = self.vgg(net.decoder(t), list(A.STYLE_LAYERS))
-        style = sum(_rel_mse(batch_gram(fy[n]), grams[n]) for n in A.STYLE_LAYERS) / len(A.STYLE_LAYERS)
-        return {"content": _rel_mse(fy[A.CONTENT_LAYER].float(), fc), "style": style}
+        style = sum(relative_mse(batch_gram(fy[n]), grams[n]) for n in A.STYLE_LAYERS) / len(A.STYLE_LAYERS)
+        return {"content": relative_mse(fy[A.CONTENT_LAYER].float(), fc), "style": style}
 
 
 @dataclass
@@ -212,8 +203,8 @@ class GramParts:
 
 def build_parts(cfg: GramTrainConfig, device: torch.device, vgg: VGGFeatures | None = None) -> GramParts:
     """Pools, loss network, the network (seeded transform, frozen decoder) and the optimiser."""
-    contents = pool(cfg.content, cfg.size, cfg.exclude, cfg.bundled_photos)
-    styles = pool(cfg.style, cfg.size, cfg.exclude)
+    contents = CropPool.from_sources([cfg.content], cfg.size, cfg.bundled_photos, exclude=tuple(cfg.exclude))
+    styles = CropPool.from_sources([cfg.style], cfg.size, exclude=tuple(cfg.exclude))
     vgg = vgg if vgg is not None else load_vgg(cfg.backbone, device=device)
     decoder = load_decoder(cfg.decoder, cfg.backbone)
     torch.manual_seed(cfg.seed)

@@ -189,6 +189,11 @@ class ColorDistributionLoss(nn.Module):
         return (proj - target).pow(2).mean() * 3 / self.scale
 
 
+def relative_mse(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error divided by the target's mean square (1.0 = as far as zero)."""
+    return (x - target).pow(2).mean() / target.detach().pow(2).mean().clamp_min(1e-8)
+
+
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
     """Total variation: mean squared difference of neighbouring pixels of ``(N, C, H, W)``."""
     dx = image[..., :, 1:] - image[..., :, :-1]
