@@ -39,10 +39,10 @@ from ..training.loop import (
 from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from . import adain as A
+from .crops import CropPool
 from .fast import TransformerNet, preset
 from .feedforward import keep_freed_memory
 from .ff_config import FFTrainConfig
-from .crops import CropPool
 from .losses import GramStyleLoss, relative_mse, tv_loss
 
 FAST_CONTENT = "relu2_2"

@@ -33,8 +33,8 @@ from ..training.trainer import Schedule, Trainer, run_training
 from ..training.runs import create_run, read_run
 from . import adain as A
 from . import linear as L
-from .feedforward import keep_freed_memory
 from .crops import CropPool
+from .feedforward import keep_freed_memory
 from .ff_train import run_dir_of
 from .losses import relative_mse
 from .pretrained import from_pretrained, save_pretrained
